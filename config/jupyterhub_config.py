@@ -1,0 +1,68 @@
+"""The embedded default config `make demo` runs: saturn-local with sample sizes, a GPU profile
+backed by a configured device list, and two demo users.
+
+Log in at http://127.0.0.1:8000 as `student` or `instructor`, password `saturn-demo`.
+Everything the hub writes (database, cookie secret, homes) goes under $SATURN_DEMO_DIR
+(default: ./.demo). Override any setting below in your own config, or copy this file.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by JupyterHub
+
+here = Path(__file__).resolve().parent
+repo = here.parent
+state = Path(os.environ.get("SATURN_DEMO_DIR", repo / ".demo")).resolve()
+state.mkdir(parents=True, exist_ok=True)
+bin_dir = Path(sys.executable).parent
+
+# ---------------------------------------------------------------- hub basics
+c.JupyterHub.bind_url = os.environ.get("SATURN_DEMO_URL", "http://127.0.0.1:8000")
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
+local_chp = repo / "node_modules" / ".bin" / "configurable-http-proxy"
+if local_chp.exists():
+    c.ConfigurableHTTPProxy.command = [str(local_chp)]
+
+# ---------------------------------------------------------------- who can log in
+c.JupyterHub.authenticator_class = "saturn-dummy"
+c.DummyAuthenticator.password = os.environ.get("SATURN_DEMO_PASSWORD", "saturn-demo")
+c.Authenticator.allowed_users = {"student", "instructor"}
+c.Authenticator.admin_users = {"instructor"}
+c.JupyterHub.load_groups = {
+    "students": {"users": ["student"]},
+    "instructors": {"users": ["instructor"]},
+    "gpu-users": {"users": ["instructor"]},
+}
+
+# ---------------------------------------------------------------- servers
+c.JupyterHub.spawner_class = "saturn-local"
+c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.SaturnLocalSpawner.home_root = str(state / "homes")
+# A GPU pool from a configured device list (fake ids on a machine without GPUs: the demo
+# shows exclusive assignment through CUDA_VISIBLE_DEVICES; on a GPU machine, list real ids
+# or leave it empty to detect them with nvidia-smi).
+c.SaturnLocalSpawner.gpu_devices = {"t4": ["0", "1"]}
+
+c.Saturn.sizes = {
+    "small": {"display_name": "Small", "cpu": 1, "memory": "2G", "description": "Lectures and homework"},
+    "medium": {"display_name": "Medium", "cpu": 2, "memory": "8G", "description": "Projects"},
+    "large": {"display_name": "Large", "cpu": 8, "memory": "32G", "groups": ["instructors"]},
+}
+c.Saturn.gpus = {
+    "t4": {"display_name": "1 × NVIDIA T4", "count": 1, "product": "T4", "groups": ["gpu-users"],
+           "node_selector": {"cloud.google.com/gke-accelerator": "nvidia-tesla-t4"},
+           "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
+}
+c.Saturn.disks = {"10Gi": {}, "50Gi": {}, "200Gi": {"groups": ["instructors"]}}
+c.Saturn.images = {
+    "python": {"display_name": "Python 3 (JupyterLab)", "image": "quay.io/jupyter/minimal-notebook:2025-06-09",
+               "prefix": sys.prefix},
+    "datascience": {"display_name": "Data science", "image": "quay.io/jupyter/scipy-notebook:2025-06-09",
+                    "prefix": sys.prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
+}
+c.Saturn.defaults = {"size": "small", "disk": "10Gi", "image": "python"}

@@ -1,0 +1,1 @@
+"""Spawner adapters: the shared profile mixin, ``saturn-local`` and ``saturn-kube``."""
