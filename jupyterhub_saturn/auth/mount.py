@@ -17,6 +17,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from ..errors import ConfigError
 from ..handlers import saturn_handlers
 from ..settings import Saturn
+from ..throwaway import is_throwaway
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates")
 
@@ -50,3 +51,10 @@ class SaturnAuthenticatorMixin:
             raise SystemExit(1) from None
         _add_templates(app)
         return saturn_handlers(app) + list(super().get_handlers(app))
+
+    def check_blocked_users(self, username, authentication=None):
+        """Refuse logins into the throwaway namespace (``anon~…``), whatever the provider returned."""
+        if is_throwaway(username):
+            self.log.warning("Refusing login as %r: the name is in the throwaway namespace", username)
+            return False
+        return super().check_blocked_users(username, authentication)
