@@ -79,15 +79,16 @@ def expand(s: str, env: dict) -> str:
     return _VAR.sub(sub, s)
 
 
-def _field_ref(path: str, pod: dict) -> str:
-    meta, spec, status = pod["metadata"], pod["spec"], pod.get("status") or {}
+def _field_ref(path: str, pod: dict, pod_ip: str) -> str:
+    meta, spec = pod["metadata"], pod["spec"]
     m = re.match(r"metadata\.(labels|annotations)\['(.+)'\]$", path)
     if m:
         return (meta.get(m.group(1)) or {}).get(m.group(2), "")
     return str({"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
                 "metadata.uid": meta.get("uid"), "spec.nodeName": spec.get("nodeName"),
                 "spec.serviceAccountName": spec.get("serviceAccountName"),
-                "status.podIP": status.get("podIP"), "status.hostIP": status.get("hostIP"),
+                "status.podIP": pod_ip, "status.podIPs": pod_ip, "status.hostIP": "127.0.0.1",
+                "status.hostIPs": "127.0.0.1",
                 }.get(path) or "")
 
 
@@ -179,7 +180,7 @@ class PodRuntime:
 
     def _value_from(self, ref: dict, ns: str) -> str:
         if "fieldRef" in ref:
-            return _field_ref(ref["fieldRef"]["fieldPath"], self.pod)
+            return _field_ref(ref["fieldRef"]["fieldPath"], self.pod, self.ip)
         for kind, api in (("secretKeyRef", "secrets"), ("configMapKeyRef", "configmaps")):
             if kind in ref:
                 obj = self.client.get(f"/api/v1/namespaces/{ns}/{api}/{ref[kind]['name']}")
