@@ -56,14 +56,17 @@ def parse_cpu(value, path: str) -> float:
 
 
 def format_size(n: int) -> str:
-    """Human form of a byte count, using the unit that gives a short exact-ish number."""
-    for unit, factor in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if n >= factor and n % factor == 0:
-            return f"{n // factor}{unit}"
+    """Human form of a byte count: the shortest exact unit (``2G``, ``10Gi``), else one decimal."""
+    exact = [
+        f"{n // factor}{unit}"
+        for unit, factor in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("T", 10**12), ("G", 10**9), ("M", 10**6))
+        if n >= factor and n % factor == 0
+    ]
+    if exact:
+        return min(exact, key=len)
     for unit, factor in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if n >= factor:
-            value = n / factor
-            return f"{value:g}{unit}" if value == round(value, 1) else f"{value:.1f}{unit}"
+            return f"{n / factor:.1f}{unit}"
     return f"{n}"
 
 
@@ -73,8 +76,7 @@ def format_cpu(cpus: float) -> str:
 
 
 def kube_quantity(n: int) -> str:
-    """A byte count as a Kubernetes quantity string (exact, binary units when possible)."""
-    for unit, factor in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
-        if n % factor == 0:
-            return f"{n // factor}{unit}"
-    return str(n)
+    """A byte count as an exact Kubernetes quantity string, in its shortest form (``50Gi``, ``2G``)."""
+    units = (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10), ("T", 10**12), ("G", 10**9), ("M", 10**6), ("k", 10**3))
+    exact = [f"{n // f}{u}" for u, f in units if n >= f and n % f == 0]
+    return min(exact + [str(n)], key=len)
