@@ -149,8 +149,8 @@ class LaunchGate:
         rate_wait = self.rate.wait(key, now)
         if rate_wait > 0:
             refusals.append(
-                (rate_wait, 429, "rate", f"launch rate limit reached: at most {limits.rate_launches} launches "
-                 f"per {format_duration(limits.rate_window)} from one address")
+                (rate_wait, 429, "rate", f"launch rate limit reached: at most {limits.rate_launches} "
+                 f"launch{'es' if limits.rate_launches != 1 else ''} per {format_duration(limits.rate_window)} from one address")
             )
         if running_for_notebook >= limits.max_per_notebook:
             refusals.append(
