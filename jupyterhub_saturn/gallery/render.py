@@ -1,0 +1,213 @@
+"""Render published notebooks: a script-free HTML report, and Markdown/Python/ipynb downloads.
+
+The HTML is built in three layers, each sufficient against the known nbconvert XSS paths
+(CVE-2021-32862 and friends) on its own:
+
+1. :func:`~.neutralize.neutralize` rebuilds the notebook from known-inert parts only;
+2. nbconvert's ``lab`` template runs with ``sanitize_html=True``, our allow-list cleaner as
+   its ``clean_html`` filter, and every JavaScript-emitting block (require.js, MathJax,
+   Mermaid, widgets, ``application/javascript``) replaced by nothing;
+3. the whole rendered body is cleaned once more, and :func:`~.sanitize.audit` (a second,
+   independent parser) must find nothing executable, or rendering fails closed.
+
+The page needs no JavaScript, so the recommended header :data:`RENDERED_CSP` forbids it
+outright (``script-src 'none'`` and a ``sandbox`` without ``allow-scripts``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+
+from jinja2 import pass_context
+from nbconvert import HTMLExporter, MarkdownExporter, PythonExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from traitlets.config import Config
+
+from .errors import InvalidNotebook
+from .neutralize import neutralize
+from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
+from .sanitize import audit, clean_html
+
+log = logging.getLogger(__name__)
+
+#: Response header for the rendered report. No script can run (``script-src 'none'`` and a
+#: sandbox without ``allow-scripts``); the document gets an opaque origin (no
+#: ``allow-same-origin``), so even a sanitizer bypass could not read hub cookies or call the
+#: hub API. Images only from inline ``data:`` URLs (no tracking pixels, no requests to the
+#: hub with the reader's cookies); styles inline only; no forms, plugins, frames, fetches.
+#: ``allow-popups allow-popups-to-escape-sandbox`` lets a reader *click* an external link
+#: (rendered with ``target=_blank rel="noopener noreferrer"``) and get a normal tab; without
+#: script, nothing can open a window by itself. Only the hub itself may frame the report.
+RENDERED_CSP = "; ".join([
+    "default-src 'none'",
+    "script-src 'none'",
+    "object-src 'none'",
+    "style-src 'unsafe-inline'",
+    "img-src data:",
+    "font-src data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+    "sandbox allow-popups allow-popups-to-escape-sandbox",
+])
+#: The subset of the policy a ``<meta>`` tag can carry; embedded in the page itself as a
+#: second line of defence should it ever be served without the header.
+META_CSP = ("default-src 'none'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:; font-src data:; base-uri 'none'; form-action 'none'")
+#: All headers the hub should send with the rendered report.
+RENDERED_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": RENDERED_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+#: Headers for downloads: never rendered on the hub's origin, even by a sniffing browser.
+DOWNLOAD_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+_REPORT_TEMPLATE = """\
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<meta http-equiv="Content-Security-Policy" content="{{ resources.saturn_meta_csp }}">
+<meta name="referrer" content="no-referrer">
+<style type="text/css">
+main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
+.jp-RenderedLatex { font-family: var(--jp-code-font-family); white-space: pre-wrap; }
+</style>
+{%- endblock extra_css -%}
+{%- block data_javascript scoped -%}{%- endblock data_javascript -%}
+{%- block data_widget_view scoped -%}{%- endblock data_widget_view -%}
+{%- block data_mermaid scoped -%}
+<div class="jp-RenderedText jp-OutputArea-output"><pre>{{ output.data['text/vnd.mermaid'] | escape_html }}</pre></div>
+{%- endblock data_mermaid -%}
+{%- block body_header -%}
+<body class="jp-Notebook saturn-report" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<main>{{ resources.saturn_begin }}
+{%- endblock body_header -%}
+{%- block body_footer -%}
+{{ resources.saturn_end }}</main>
+</body>
+{%- endblock body_footer -%}
+{%- block footer -%}
+</html>
+{%- endblock footer -%}
+"""
+
+_MARKDOWN_TEMPLATE = """\
+{%- extends 'index.md.j2' -%}
+{%- block data_svg -%}
+![svg](data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 }})
+{%- endblock data_svg -%}
+"""
+
+
+class RenderFailed(InvalidNotebook):
+    """The notebook could not be turned into safe HTML (HTTP 422); nothing unsafe is returned."""
+
+    status = 422
+
+
+class _ReportMarkdown(IPythonRenderer):
+    """Markdown renderer: attachments only from the cell itself, a missing one shows its alt text."""
+
+    def image(self, text: str, url: str, title: str | None = None) -> str:
+        if url.startswith("attachment:") and url[len("attachment:"):] not in self.attachments:
+            return self.escape_html(text)
+        return super().image(text, url, title)
+
+
+@pass_context
+def _markdown2html(context, source: str) -> str:
+    cell = context.get("cell") or {}
+    renderer = _ReportMarkdown(escape=False, allow_harmful_protocols=False, embed_images=False,
+                               attachments=dict(cell.get("attachments") or {}), path="")
+    return MarkdownWithMath(renderer=renderer).render(source)
+
+
+_local = threading.local()
+
+
+def _exporter(kind: str):
+    """One exporter of each kind per thread (exporters keep per-call state)."""
+    cache = _local.__dict__.setdefault("exporters", {})
+    if kind not in cache:
+        if kind == "html":
+            cache[kind] = HTMLExporter(
+                template_name="lab", raw_template=_REPORT_TEMPLATE, theme="light",
+                sanitize_html=True, embed_images=False, skip_svg_encoding=False,
+                exclude_input_prompt=True, exclude_output_prompt=True,
+                filters={"clean_html": clean_html, "markdown2html": _markdown2html},
+            )
+        elif kind == "markdown":
+            cache[kind] = MarkdownExporter(
+                raw_template=_MARKDOWN_TEMPLATE,
+                config=Config({"ExtractOutputPreprocessor": {"enabled": False},
+                               "ExtractAttachmentsPreprocessor": {"enabled": False}}),
+            )
+        else:
+            cache[kind] = PythonExporter()
+    return cache[kind]
+
+
+def _load(notebook, max_bytes: int):
+    return parse_notebook(notebook, max_bytes)
+
+
+def _split(html: str, begin: str, end: str) -> tuple[str, str, str]:
+    head, found_begin, rest = html.partition(begin)
+    body, found_end, tail = rest.partition(end)
+    if not found_begin or not found_end or begin in rest or end in tail or end in head:
+        raise RenderFailed("the notebook could not be rendered safely (page structure was altered)",
+                           field="notebook")
+    return head, body, tail
+
+
+def to_html(notebook, *, title: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """A self-contained, script-free HTML report of ``notebook`` (bytes, text or dict)."""
+    nb, _ = _load(notebook, max_bytes)
+    page_title = derive_title(nb, title=title)
+    safe = neutralize(nb, title=page_title)
+    token = secrets.token_hex(16)
+    begin, end = f"<!--saturn-body-{token}-->", f"<!--/saturn-body-{token}-->"
+    resources = {"metadata": {"name": page_title}, "saturn_begin": begin, "saturn_end": end,
+                 "saturn_meta_csp": META_CSP}
+    try:
+        html, _ = _exporter("html").from_notebook_node(safe, resources=resources)
+    except RecursionError:
+        raise RenderFailed("the notebook is nested too deeply to render", field="notebook") from None
+    head, body, tail = _split(html, begin, end)
+    page = head + clean_html(body) + tail
+    problems = audit(page)
+    if problems:
+        log.error("refusing to serve rendered notebook %r: %s", page_title, problems[:5])
+        raise RenderFailed("the notebook could not be rendered safely", field="notebook")
+    return page
+
+
+def to_markdown(notebook, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """Markdown with outputs inline (images as data URLs; scripts and widgets dropped)."""
+    nb, _ = _load(notebook, max_bytes)
+    text, _ = _exporter("markdown").from_notebook_node(neutralize(nb, title=derive_title(nb)))
+    return text
+
+
+def to_python(notebook, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The code cells as a script, Markdown cells as comments."""
+    nb, _ = _load(notebook, max_bytes)
+    text, _ = _exporter("python").from_notebook_node(neutralize(nb, title=derive_title(nb)))
+    return text
+
+
+def to_ipynb(notebook, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The notebook itself, validated, as canonical nbformat JSON bytes."""
+    return _load(notebook, max_bytes)[1]
