@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
 import signal
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +93,7 @@ class NodeAgent:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "NodeAgent":
+        _live.add(self)
         ensure_storage_classes(self.client)
         self._register()
         self._thread = threading.Thread(target=self._run, name=f"node-agent-{self.name}",
@@ -120,6 +123,7 @@ class NodeAgent:
                 pass
         self.client.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        _live.discard(self)
 
     def __enter__(self) -> "NodeAgent":
         return self.start()
@@ -428,3 +432,16 @@ class NodeAgent:
             with _ips_lock:
                 _ips.release(st.ip_fd)
             st.ip_fd = None
+
+
+_live: "weakref.WeakSet[NodeAgent]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    """Never leave pod processes behind, even if a test forgot stop()."""
+    for agent in list(_live):
+        try:
+            agent.stop(delete_node=False)
+        except Exception:  # the apiserver may already be gone
+            pass

@@ -7,9 +7,12 @@ Mapping rules (also in README.md):
   PersistentVolume's ``hostPath`` (shared, persists across pods of the claim), emptyDir/
   secret/configMap/other volumes to a per-pod directory (secret and configMap keys are
   written as files);
-* ``workingDir`` and every env value / argument that starts with a mountPath (also after
-  ``=`` or ``:``) are rewritten to the local path; paths outside any mount go under the
-  pod's private ``rootfs`` directory; ``HOME`` defaults to the working directory;
+* ``workingDir`` and ``HOME`` outside every mount become directories of the pod's private
+  ``rootfs`` directory (treated like extra mounts); every env value / argument that starts
+  with a mountPath (also after ``=`` or ``:``) is rewritten to the local path; ``HOME``
+  defaults to the working directory;
+* ``0.0.0.0`` in env values and arguments becomes the pod IP (it means "all interfaces
+  of the pod" in a real pod, "all of the host" here);
 * ``SATURN_VOLUME_MAP`` holds the JSON {mountPath: local dir}.
 """
 
@@ -67,6 +70,7 @@ class IpAllocator:
         os.close(fd)  # closing drops the flock
 
 
+_ANY_ADDR = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d.])")
 _VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -99,6 +103,18 @@ class PathMapper:
         self.mounts = sorted(((m.rstrip("/") or "/", p) for m, p in mounts),
                              key=lambda mp: -len(mp[0]))
         self.rootfs = rootfs
+
+    def covers(self, p: str) -> bool:
+        return any(p == m or p.startswith(m + "/") for m, _ in self.mounts)
+
+    def add_rootfs_dir(self, p: str) -> None:
+        """Treat the container path ``p`` (outside all mounts) as a directory of the
+        pod's private rootfs, so that env values and args naming it are rewritten too."""
+        if p and p.startswith("/") and p != "/" and not self.covers(p):
+            local = self.rootfs / p.strip("/")
+            local.mkdir(parents=True, exist_ok=True)
+            self.mounts = sorted(self.mounts + [(p.rstrip("/"), local)],
+                                 key=lambda mp: -len(mp[0]))
 
     def path(self, p: str) -> Path:
         for mount, local in self.mounts:
@@ -203,23 +219,32 @@ class PodRuntime:
                 env[item["name"]] = self._value_from(item["valueFrom"], ns)
             else:
                 env[item["name"]] = expand(item.get("value", ""), env)
-        env = {k: mapper.rewrite(v) for k, v in env.items()}
+        env = {k: self.bind_any_to_pod_ip(mapper.rewrite(v)) for k, v in env.items()}
         env.setdefault("HOME", str(cwd))
         env["SATURN_POD_IP"] = self.ip
         env["SATURN_POD_ROOT"] = str(self.root)
         env["SATURN_VOLUME_MAP"] = json.dumps({m: str(p) for m, p in mapper.mounts})
         return env
 
+    def bind_any_to_pod_ip(self, s: str) -> str:
+        """Inside a pod's network namespace 0.0.0.0 means "the pod IP": say so, or pods
+        sharing this host's network would collide (e.g. KubeSpawner's --ip=0.0.0.0)."""
+        return _ANY_ADDR.sub(self.ip, s)
+
     # -- process ----------------------------------------------------------------------
     def start(self) -> None:
         """Prepare volumes/env and start the process (raises VolumeNotReady/OSError)."""
         self.root.mkdir(parents=True, exist_ok=True)
         mapper = self.mounts()
+        mapper.add_rootfs_dir(self.container.get("workingDir") or "")
+        for item in self.container.get("env") or []:
+            if item.get("name") == "HOME" and "value" in item:
+                mapper.add_rootfs_dir(item["value"])
         cwd = mapper.path(self.container.get("workingDir") or "/")
         cwd.mkdir(parents=True, exist_ok=True)
         env = self.environment(mapper, cwd)
         argv = list(self.container.get("command") or []) + list(self.container.get("args") or [])
-        argv = [mapper.rewrite(expand(a, env)) for a in argv]
+        argv = [self.bind_any_to_pod_ip(mapper.rewrite(expand(a, env))) for a in argv]
         if not argv:
             raise OSError("container has no command/args (image entrypoints are not supported)")
         with self.log.open("ab") as log:
@@ -264,7 +289,9 @@ class PodRuntime:
                 url = (f"{(hg.get('scheme') or 'HTTP').lower()}://{hg.get('host') or self.ip}:"
                        f"{self._port(hg['port'])}{hg.get('path') or '/'}")
                 headers = {h["name"]: h["value"] for h in hg.get("httpHeaders") or []}
-                resp = requests.get(url, headers=headers, timeout=timeout, verify=False,
+                with requests.Session() as sess:
+                    sess.trust_env = False  # no *_PROXY for pod addresses
+                    resp = sess.get(url, headers=headers, timeout=timeout, verify=False,
                                     allow_redirects=False)
                 return 200 <= resp.status_code < 400
             if "tcpSocket" in spec:

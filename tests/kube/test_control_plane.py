@@ -98,6 +98,7 @@ def test_hub_token_is_denied_everything_else(kube_hub, kube_control_plane):
     err = _forbidden(c.patch, f"/api/v1/namespaces/{other}/persistentvolumeclaims/x",
                      {"metadata": {"labels": {"a": "b"}}})
     assert f"system:serviceaccount:{ns}:hub" in err.message
+    c.delete(f"/api/v1/namespaces/{ns}/pods/p")
 
 
 def test_kubeconfigs_work_with_kubernetes_asyncio(kube_hub, kube_control_plane):
