@@ -1,0 +1,98 @@
+"""Spawn-to-ready latency: saturn-local vs JupyterHub's stock `simple` spawner.
+
+Two hubs with the same configuration and the same single-user command, differing only
+in `spawner_class`, run side by side; spawns alternate between them (interleaved, so
+machine load affects both alike). Each sample is POST /users/<u>/server → the server
+reported ready by the hub API, then the server is stopped. Prints medians and the ratio.
+
+    .venv/bin/python benchmarks/spawn_latency.py [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import Hub  # noqa: E402
+
+COMMON = """
+c.Spawner.cmd = [{cmd!r}]
+c.Spawner.default_url = "/tree"
+"""
+SATURN = """
+c.JupyterHub.spawner_class = "saturn-local"
+c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}}
+c.Saturn.images = {"python": {"prefix": sys.prefix}}
+"""
+SIMPLE = """
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {home!r}
+import os
+if os.geteuid() == 0:
+    c.Spawner.args = ["--allow-root"]  # saturn-local adds this itself in its no-system-accounts mode
+"""
+
+
+def spawn_once(hub: Hub, user: str) -> float:
+    t0 = time.perf_counter()
+    r = hub.spawn(user, {}) if hub.kind == "saturn" else hub.api("POST", f"/users/{user}/server")
+    assert r.status_code in (201, 202), r.text
+    while True:
+        srv = hub.user_model(user).get("servers", {}).get("")
+        if srv and srv.get("ready"):
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - t0
+    hub.stop_server(user)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the hubs' directories and logs")
+    args = parser.parse_args()
+    cmd = str(Path(sys.executable).parent / "jupyterhub-singleuser")
+    tmp = tempfile.mkdtemp(prefix="saturn-bench-")
+    if True:
+        saturn = Hub(Path(tmp) / "saturn", COMMON.format(cmd=cmd) + SATURN)
+        simple = Hub(Path(tmp) / "simple", COMMON.format(cmd=cmd) + SIMPLE.format(home=str(Path(tmp) / "simple-homes" / "{username}")))
+        saturn.kind, simple.kind = "saturn", "simple"
+        try:
+            for hub in (saturn, simple):
+                hub.start()
+                hub.ensure_user("bench")
+            samples: dict[str, list[float]] = {"saturn-local": [], "simple": []}
+            for i in range(args.warmup + args.rounds):
+                order = [(saturn, "saturn-local"), (simple, "simple")]
+                if i % 2:
+                    order.reverse()
+                for hub, name in order:
+                    t = spawn_once(hub, "bench")
+                    if i >= args.warmup:
+                        samples[name].append(t)
+            med = {k: statistics.median(v) for k, v in samples.items()}
+            for name, values in samples.items():
+                q = statistics.quantiles(values, n=10)
+                print(f"{name:13s} n={len(values)} median={med[name]*1000:7.1f} ms  p10={q[0]*1000:7.1f} ms  p90={q[-1]*1000:7.1f} ms")
+            ratio = med["saturn-local"] / med["simple"]
+            print(f"ratio saturn-local/simple (median) = {ratio:.3f}  (target <= 1.05)")
+        finally:
+            saturn.stop()
+            simple.stop()
+            if not args.keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                print(f"hub directories kept in {tmp}")
+
+
+if __name__ == "__main__":
+    main()
