@@ -20,6 +20,7 @@ import json
 from traitlets import Any, Dict, Union, List
 from traitlets.config import LoggingConfigurable
 
+from .policy import LaunchLimits, ShutoffPolicy
 from .profiles import Catalog, parse_catalog
 
 _CACHE: dict[str, object] = {}
@@ -72,7 +73,16 @@ class Saturn(LoggingConfigurable):
         config=True,
         help="""Auto-shutoff choices, default and caps per profile and group (see jupyterhub_saturn.policy.shutoff).""",
     )
+    launch_limits = Dict(
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="""Limits on anonymous "Run this copy" launches: max_throwaway_servers, max_per_notebook, rate,
+        trusted_proxies (see jupyterhub_saturn.policy.launch_limits).""",
+    )
     _catalog = Any(None)
+    _shutoff = Any(None)
+    _launch_limits = Any(None)
 
     @property
     def catalog(self) -> Catalog:
@@ -86,6 +96,28 @@ class Saturn(LoggingConfigurable):
             self._catalog = _CACHE[key]
         return self._catalog
 
+    @property
+    def shutoff_policy(self) -> ShutoffPolicy:
+        """The parsed auto-shutoff policy (``c.Saturn.auto_shutoff``)."""
+        if self._shutoff is None:
+            key = _cache_key("shutoff", self.auto_shutoff)
+            if key not in _CACHE:
+                _CACHE[key] = ShutoffPolicy.from_config(self.auto_shutoff, "Saturn.auto_shutoff")
+            self._shutoff = _CACHE[key]
+        return self._shutoff
+
+    @property
+    def parsed_launch_limits(self) -> LaunchLimits:
+        """The parsed limits on anonymous launches (``c.Saturn.launch_limits``)."""
+        if self._launch_limits is None:
+            key = _cache_key("launch", self.launch_limits)
+            if key not in _CACHE:
+                _CACHE[key] = LaunchLimits.from_config(self.launch_limits, "Saturn.launch_limits")
+            self._launch_limits = _CACHE[key]
+        return self._launch_limits
+
     def validate(self) -> None:
         """Parse everything now (start-up); raises ConfigError naming the key path."""
         self.catalog  # noqa: B018
+        self.shutoff_policy  # noqa: B018
+        self.parsed_launch_limits  # noqa: B018

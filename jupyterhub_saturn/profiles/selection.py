@@ -61,11 +61,14 @@ def select(
     groups: Iterable[str],
     *,
     extra_keys: Iterable[str] = (),
+    ignored_keys: Iterable[str] = (),
 ) -> Selection:
     """Validate ``user_options`` for a member of ``groups``.
 
     Missing kinds take the user's default; ``extra_keys`` are keys other parts of the
-    product validate (e.g. ``auto_shutoff``) and are accepted here without a look.
+    product validate (e.g. ``auto_shutoff``) and are accepted here without a look;
+    ``ignored_keys`` are accepted too but not offered in messages (state the product
+    stores itself and recomputes, e.g. ``saturn_shutoff``).
     """
     if user_options is None:
         user_options = {}
@@ -75,8 +78,9 @@ def select(
             field="user_options",
         )
     allowed_keys = list(KINDS) + [k for k in extra_keys if k not in KINDS]
+    ignored = set(ignored_keys)
     for key in user_options:
-        if key not in allowed_keys:
+        if key not in allowed_keys and key not in ignored:
             raise InvalidChoice(f"unknown option {key!r}", field=str(key), allowed=allowed_keys)
     groups = set(groups)
     chosen = {}

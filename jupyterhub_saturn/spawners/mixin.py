@@ -16,9 +16,12 @@ from traitlets.config import Configurable
 
 from ..errors import SaturnError
 from ..http_errors import http_error
+from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
+from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
 from ..settings import Saturn
-from .form import FormContext, form_to_options, render_form
+from ..throwaway import is_throwaway
+from .form import ExtraField, FormContext, form_to_options, render_form
 
 
 class SaturnSpawnerMixin(Configurable):
@@ -28,10 +31,13 @@ class SaturnSpawnerMixin(Configurable):
     ``class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner)``.
     """
 
-    #: user_options keys validated elsewhere in the product (accepted by the profile check)
-    extra_option_keys: tuple[str, ...] = ()
+    #: user_options keys validated outside the profile check: the auto-shutoff choice, and
+    #: the resolved shutoff the spawner itself stores (recomputed, never taken from input)
+    extra_option_keys: tuple[str, ...] = (CHOICE_KEY,)
+    stored_option_keys: tuple[str, ...] = (STATE_KEY,)
 
     saturn_selection: Selection | None = None
+    saturn_shutoff: Shutoff | None = None
 
     # ------------------------------------------------------------ config access
 
@@ -49,7 +55,12 @@ class SaturnSpawnerMixin(Configurable):
 
     def option_keys(self) -> list[str]:
         """Every user_options key this spawner understands."""
-        return list(KINDS) + list(self.extra_option_keys)
+        return list(KINDS) + list(self.extra_option_keys) + list(self.stored_option_keys)
+
+    @property
+    def is_throwaway(self) -> bool:
+        """True for servers of anonymous "Run this copy" users."""
+        return is_throwaway(self.user.name)
 
     # ------------------------------------------------------------ the form
 
@@ -60,7 +71,24 @@ class SaturnSpawnerMixin(Configurable):
     def form_context(self) -> FormContext:
         """What the form shows besides the catalog; backends add notes (e.g. advisory limits)."""
         previous = self.user_options if isinstance(self.user_options, dict) else {}
-        return FormContext(groups=self.user_group_names(), previous=previous)
+        groups = self.user_group_names()
+        ctx = FormContext(groups=groups, previous=previous)
+        try:
+            selection = select(self.saturn.catalog, {}, groups)
+        except SaturnError:
+            return ctx
+        policy = self.saturn.shutoff_policy
+        choices = policy.allowed_choices(selection.user_options(), groups, self.is_throwaway)
+        default = policy.default_choice(selection.user_options(), groups, self.is_throwaway)
+        chosen = previous.get(CHOICE_KEY) if previous.get(CHOICE_KEY) in choices else default
+        labels = [(c, "Never" if c == "never" else f"after {c} idle") for c in choices]
+        ctx.extra_fields = [
+            ExtraField(
+                CHOICE_KEY, "Auto-shutoff", labels, chosen,
+                note="Your server stops after this long without activity. Some sizes and GPUs have lower caps.",
+            )
+        ]
+        return ctx
 
     async def _render_options_form(self) -> str:
         ctx = self.form_context()
@@ -101,15 +129,27 @@ class SaturnSpawnerMixin(Configurable):
         return saturn_then_configured
 
     def normalize_options(self, user_options, selection: Selection) -> dict:
-        """The user_options to store: the selection, plus what extensions add. Backends may extend."""
-        return selection.user_options()
+        """The user_options to store: the selection and the resolved shutoff. Backends may extend."""
+        options = selection.user_options()
+        if self.saturn_shutoff is not None:
+            options.update(self.saturn_shutoff.to_user_options())
+        return options
 
     async def apply_saturn_options(self, user_options) -> None:
         """Validate ``user_options`` and apply them; a bad choice becomes HTTP 400/403 with the core's message."""
         try:
+            groups = self.user_group_names()
             selection = select(
-                self.saturn.catalog, user_options, self.user_group_names(), extra_keys=self.extra_option_keys
+                self.saturn.catalog, user_options, groups,
+                extra_keys=self.extra_option_keys, ignored_keys=self.stored_option_keys,
             )
+            shutoff = self.saturn.shutoff_policy.resolve(
+                (user_options or {}).get(CHOICE_KEY),
+                selection=selection.user_options(),
+                groups=groups,
+                throwaway=self.is_throwaway,
+            )
+            self.saturn_shutoff = shutoff
             normalized = self.normalize_options(user_options or {}, selection)
             if inspect.isawaitable(normalized):
                 normalized = await normalized
@@ -123,7 +163,37 @@ class SaturnSpawnerMixin(Configurable):
         self.user_options = normalized
         if getattr(self, "orm_spawner", None) is not None:
             self.orm_spawner.user_options = normalized
-        self.log.info("Starting %s with %s", self._log_name, selection.summary())
+        self.log.info(
+            "Starting %s with %s; %s", self._log_name, selection.summary(),
+            self.saturn_shutoff.summary() if self.saturn_shutoff else "no auto-shutoff",
+        )
+
+    def get_args(self):
+        """The backend's args plus the server's own shutdown settings (defence in depth):
+        kernels idle for the idle timeout are culled, and the server stops itself when it has
+        had no activity and no kernels a little after the culler should have stopped it."""
+        args = list(super().get_args())
+        shutoff = self.saturn_shutoff
+        if shutoff is None or shutoff.idle_timeout is None:
+            return args
+        idle = shutoff.idle_timeout
+        grace = max(60, idle // 10)
+        args += [
+            f"--MappingKernelManager.cull_idle_timeout={idle}",
+            f"--MappingKernelManager.cull_interval={max(10, min(300, idle // 4))}",
+            f"--MappingKernelManager.cull_connected={'False' if shutoff.count_busy_kernels else 'True'}",
+            "--MappingKernelManager.cull_busy=False" if shutoff.count_busy_kernels else "--MappingKernelManager.cull_busy=True",
+            f"--ServerApp.shutdown_no_activity_timeout={idle + grace}",
+        ]
+        return args
+
+    def shutoff_summary(self) -> str:
+        """Human text for the current shutoff, e.g. for logs and pages."""
+        if self.saturn_shutoff is None:
+            return ""
+        s = self.saturn_shutoff
+        idle = "never" if s.idle_timeout is None else format_duration(s.idle_timeout)
+        return f"idle {idle}" + (f", max age {format_duration(s.max_age)}" if s.max_age else "")
 
     def apply_selection(self, selection: Selection) -> None:
         """Backend hook: turn a validated selection into this spawner's settings."""

@@ -190,3 +190,17 @@ def test_query_link_spawns_with_options(hub):
     hub.stop_server("cat")
     bad = s.get(hub.url + "/hub/spawn", params={"opt-size": "huge"} if major >= 6 else {"size": "huge"}, timeout=60)
     assert bad.status_code == 400 and "unknown size" in bad.text
+
+
+def test_auto_shutoff_choice_is_stored_and_bad_choices_refused(hub):
+    r = hub.spawn("stu", {"auto_shutoff": "6h", "saturn_shutoff": {"idle_timeout": 999999}})
+    assert r.status_code in (201, 202), r.text
+    model = hub.wait_ready("stu")
+    opts = _opts(model)
+    assert opts["auto_shutoff"] == "6h"
+    assert opts["saturn_shutoff"]["idle_timeout"] == 6 * 3600  # recomputed, never taken from input
+    proc_args = " ".join(__import__("psutil").Process(int(server_env("stu")["_PID"])).cmdline())
+    assert "--ServerApp.shutdown_no_activity_timeout=" in proc_args
+    hub.stop_server("stu")
+    r = hub.spawn("stu", {"auto_shutoff": "3 fortnights"})
+    assert r.status_code == 400 and "auto_shutoff" in r.json()["message"] and "'1h'" in r.json()["message"], r.text
