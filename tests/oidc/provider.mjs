@@ -1,0 +1,92 @@
+// A real OpenID Connect provider (panva/oidc-provider) for jupyterhub-saturn's login tests.
+//
+// Started by tests/oidc/provider.py on 127.0.0.1. Everything comes from one JSON settings file
+// (path in argv[2]): {"port", "issuer", "clients": [...], "claims_file", "access_token_ttl",
+// "clock_tolerance"}.
+// Claims are re-read from `claims_file` ({"<sub>": {"preferred_username": ..., "groups": [...]}})
+// on every userinfo/ID-token request, so a test can change a user's groups between logins and
+// refreshes. Any `sub` logs in with any password (devInteractions); consent is skipped by
+// creating the grant in loadExistingGrant; refresh tokens are issued without offline_access.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+
+function readClaims(sub) {
+  const all = JSON.parse(fs.readFileSync(settings.claims_file, 'utf8'));
+  return all[sub] || {};
+}
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'saturn-test-1', use: 'sig', alg: 'RS256' };
+
+const configuration = {
+  clients: settings.clients.map((c) => ({
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_post',
+    ...c,
+  })),
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+  claims: {
+    openid: ['sub'],
+    profile: ['preferred_username', 'name'],
+    email: ['email', 'email_verified'],
+    groups: ['groups'],
+  },
+  features: {
+    devInteractions: { enabled: true },
+    userinfo: { enabled: true },
+  },
+  pkce: { required: () => true },
+  // tokens expire exactly at their ttl (the default tolerates 15 s), for refresh tests
+  clockTolerance: settings.clock_tolerance || 0,
+  ttl: {
+    AccessToken: settings.access_token_ttl || 3600,
+    IdToken: 3600,
+    RefreshToken: 86400,
+    Grant: 86400,
+    Session: 86400,
+    Interaction: 600,
+    AuthorizationCode: 60,
+  },
+  async findAccount(ctx, sub) {
+    return {
+      accountId: sub,
+      async claims() {
+        return { ...readClaims(sub), sub };
+      },
+    };
+  },
+  async loadExistingGrant(ctx) {
+    const grantId = ctx.oidc.result?.consent?.grantId
+      || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    if (grantId) {
+      const existing = await ctx.oidc.provider.Grant.find(grantId);
+      if (existing) return existing;
+    }
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope(configuration.scopes.join(' '));
+    grant.addOIDCClaims(Object.values(configuration.claims).flat());
+    await grant.save();
+    return grant;
+  },
+  async issueRefreshToken(ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+};
+
+const provider = new Provider(settings.issuer, configuration);
+provider.on('server_error', (ctx, err) => console.error('server_error', err));
+
+http.createServer(provider.callback()).listen(settings.port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${settings.issuer}`);
+});
