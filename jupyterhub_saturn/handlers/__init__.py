@@ -3,5 +3,8 @@
 
 def saturn_handlers(app) -> list:
     """The (pattern, handler[, kwargs]) routes to mount, relative to the hub prefix."""
+    from .gallery_routes import gallery_routes  # noqa: PLC0415 - imports JupyterHub
+
     routes: list = []
+    routes += gallery_routes(app)
     return routes
