@@ -72,6 +72,8 @@ class Pods:
 
     def ready(self, name: str) -> dict | None:
         pod = self.get(name)
+        phase = (pod or {}).get("status", {}).get("phase")
+        assert phase not in ("Succeeded", "Failed"), f"{name} ended: {pod['status']}"
         statuses = (pod or {}).get("status", {}).get("containerStatuses") or []
         return pod if statuses and all(s["ready"] for s in statuses) else None
 
