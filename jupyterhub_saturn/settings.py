@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 
-from traitlets import Any, Dict, Union, List
+from traitlets import Any, Bool, Dict, Int, List, Unicode, Union
 from traitlets.config import LoggingConfigurable
 
+from .errors import ConfigError
 from .policy import LaunchLimits, ShutoffPolicy
 from .profiles import Catalog, parse_catalog
 
@@ -121,3 +122,47 @@ class Saturn(LoggingConfigurable):
         self.catalog  # noqa: B018
         self.shutoff_policy  # noqa: B018
         self.parsed_launch_limits  # noqa: B018
+
+
+class SaturnGallery(LoggingConfigurable):
+    """Published notebooks and "Run this copy": where they live, who publishes, what anonymous copies get."""
+
+    store_dir = Unicode(
+        "saturn-gallery", config=True, help="Directory of the published-notebook store (relative to the hub's cwd)."
+    )
+    max_notebook_size = Union(
+        [Int(), Unicode()], default_value="10M", config=True,
+        help="Largest notebook that may be published (bytes or a size like '10M'); larger uploads get HTTP 413.",
+    )
+    publisher_groups = List(
+        Unicode(), default_value=["instructors"], config=True,
+        help="Hub groups whose members may publish (admins and holders of the custom:saturn:publish scope may too).",
+    )
+    anonymous = Bool(True, config=True, help="Let visitors without an account run copies in throwaway servers.")
+    anonymous_size = Unicode(
+        "", config=True, help="Size key throwaway servers get (a notebook asking for more is capped). Default: the default size."
+    )
+    copy_dir = Unicode("gallery", config=True, help="Folder (in the user's server) where copies are written.")
+    warm_pool = Dict(
+        config=True,
+        help="""Throwaway servers kept started ahead of demand, per image key: {"python": 2}. The pool refills in
+        the background and never exceeds Saturn.launch_limits.max_throwaway_servers.""",
+    )
+    launch_timeout = Int(300, config=True, help="Seconds a launch may take before the visitor is told it failed.")
+
+    def max_bytes(self) -> int:
+        """``max_notebook_size`` in bytes."""
+        from .profiles.quantities import parse_size  # noqa: PLC0415
+
+        return parse_size(self.max_notebook_size, "SaturnGallery.max_notebook_size")
+
+    def validate(self, catalog) -> None:
+        """Start-up checks against the catalog."""
+        self.max_bytes()
+        if self.anonymous_size and self.anonymous_size not in catalog.sizes:
+            raise ConfigError("SaturnGallery.anonymous_size", f"{self.anonymous_size!r} is not a size", allowed=list(catalog.sizes))
+        for key, count in self.warm_pool.items():
+            if key not in catalog.images:
+                raise ConfigError(f"SaturnGallery.warm_pool.{key}", "is not an image key", allowed=list(catalog.images))
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ConfigError(f"SaturnGallery.warm_pool.{key}", f"expected a whole number >= 0, got {count!r}")

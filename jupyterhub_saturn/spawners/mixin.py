@@ -34,7 +34,9 @@ class SaturnSpawnerMixin(Configurable):
     #: user_options keys validated outside the profile check: the auto-shutoff choice, and
     #: the resolved shutoff the spawner itself stores (recomputed, never taken from input)
     extra_option_keys: tuple[str, ...] = (CHOICE_KEY,)
-    stored_option_keys: tuple[str, ...] = (STATE_KEY,)
+    #: keys the product stores itself: the resolved shutoff (recomputed) and, for "Run this
+    #: copy" servers, the published notebook they run (kept, used for per-notebook limits)
+    stored_option_keys: tuple[str, ...] = (STATE_KEY, "saturn_notebook")
 
     saturn_selection: Selection | None = None
     saturn_shutoff: Shutoff | None = None
@@ -133,6 +135,9 @@ class SaturnSpawnerMixin(Configurable):
         options = selection.user_options()
         if self.saturn_shutoff is not None:
             options.update(self.saturn_shutoff.to_user_options())
+        notebook = user_options.get("saturn_notebook")
+        if isinstance(notebook, str) and 0 < len(notebook) <= 128:
+            options["saturn_notebook"] = notebook
         return options
 
     async def apply_saturn_options(self, user_options) -> None:

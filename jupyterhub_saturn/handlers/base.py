@@ -1,0 +1,59 @@
+"""Shared pieces of the product's hub pages and API handlers."""
+
+from __future__ import annotations
+
+from jupyterhub.apihandlers.base import APIHandler
+from jupyterhub.handlers.base import BaseHandler
+
+from ..errors import SaturnError
+from ..http_errors import http_error
+
+
+class SaturnContext:
+    """What every handler needs, built once per hub by :func:`jupyterhub_saturn.handlers.saturn_handlers`."""
+
+    def __init__(self, *, saturn, gallery, store, exports, gate, launcher):
+        self.saturn, self.gallery, self.store, self.exports = saturn, gallery, store, exports
+        self.gate, self.launcher = gate, launcher
+
+
+class _ContextMixin:
+    ctx: SaturnContext
+
+    def initialize(self, ctx: SaturnContext):
+        self.ctx = ctx
+
+    def may_publish(self, user) -> bool:
+        """Admins, members of ``SaturnGallery.publisher_groups``, and holders of ``custom:saturn:publish``."""
+        if user is None:
+            return False
+        if user.admin:
+            return True
+        if {g.name for g in user.groups} & set(self.ctx.gallery.publisher_groups):
+            return True
+        return "custom:saturn:publish" in getattr(self, "expanded_scopes", set())
+
+    def peer_address(self) -> str:
+        """The TCP peer (the proxy, usually): X-Forwarded-For is trusted only from configured proxies."""
+        ctx = getattr(self.request.connection, "context", None)
+        address = getattr(ctx, "address", None)
+        if isinstance(address, tuple) and address:
+            return str(address[0])
+        return self.request.remote_ip or ""
+
+    def client_address(self) -> str:
+        return self.ctx.gate.client_ip(self.peer_address(), self.request.headers.get("X-Forwarded-For"))
+
+
+class SaturnPageHandler(_ContextMixin, BaseHandler):
+    """A hub page; core errors become the hub's error page with the core's message and status."""
+
+    def saturn_fail(self, err: SaturnError):
+        raise http_error(err)
+
+
+class SaturnAPIHandler(_ContextMixin, APIHandler):
+    """A hub API route; core errors become JSON errors with the core's message and status."""
+
+    def saturn_fail(self, err: SaturnError):
+        raise http_error(err)

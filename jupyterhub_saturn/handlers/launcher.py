@@ -1,0 +1,286 @@
+"""Run this copy: throwaway users, spawning with the notebook's environment, copying the notebook in.
+
+The orchestration between the hub and the pure core: the launch limits
+(:mod:`jupyterhub_saturn.policy.launch_limits`) decide whether a launch may start, the
+profile catalog decides what it may run, and this module carries it out on the hub
+(create the user, start the server, write the copy through the server's contents API)
+and reports progress to the launch page. A warm pool keeps throwaway servers started
+ahead of demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from jupyterhub import orm, roles
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+from ..errors import SaturnError
+from ..profiles import NO_GPU, default_choice, entitled_choices
+from ..throwaway import new_name
+
+THROWAWAY_GROUP = "saturn-throwaway"
+THROWAWAY_ROLE = "saturn-throwaway"
+NOTEBOOK_KEY = "saturn_notebook"
+THROWAWAY_ROLE_SPEC = {
+    "name": THROWAWAY_ROLE,
+    "description": "Throwaway users of Run this copy: their own server and nothing else",
+    "scopes": ["access:servers!user"],
+}
+
+
+@dataclass
+class Launch:
+    """One launch, as the launch page sees it."""
+
+    id: str
+    user: str
+    notebook: str
+    state: str = "starting"  # starting -> copying -> ready | failed
+    message: str = "Starting your server…"
+    url: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "state": self.state, "message": self.message, "url": self.url}
+
+
+def ensure_throwaway_role(db) -> None:
+    """Create (or refresh) the role throwaway users get instead of the default ``user`` role."""
+    roles.create_role(db, dict(THROWAWAY_ROLE_SPEC))
+
+
+def _group(db, name: str):
+    group = orm.Group.find(db, name)
+    if group is None:
+        group = orm.Group(name=name)
+        db.add(group)
+        db.commit()
+    return group
+
+
+class Launcher:
+    """Starts copies for visitors and users; one per hub."""
+
+    def __init__(self, app, saturn, gallery, store, gate, log):
+        self.app, self.saturn, self.gallery, self.store, self.gate, self.log = app, saturn, gallery, store, gate, log
+        self.launches: dict[str, Launch] = {}
+        self.pool: dict[str, list[str]] = {key: [] for key in gallery.warm_pool}
+        self._refilling = False
+
+    # ------------------------------------------------------------------ counting
+
+    def throwaway_users(self, handler) -> list:
+        """Loaded ``User`` objects of throwaway users."""
+        db = handler.db
+        return [handler.users[u] for u in db.query(orm.User).filter(orm.User.name.like("anon~%"))]
+
+    def running_counts(self, handler, notebook_id: str, *, include_pool: bool = False) -> tuple[int, int]:
+        """(throwaway servers running or starting, of which copies of ``notebook_id``).
+
+        Unclaimed warm-pool servers are left out unless ``include_pool``: a launch that claims
+        one adds no server.
+        """
+        pooled = {name for names in self.pool.values() for name in names}
+        total = mine = 0
+        for user in self.throwaway_users(handler):
+            if user.name in pooled and not include_pool:
+                continue
+            spawner = user.spawners.get("")
+            if spawner is None or not spawner.active:
+                continue
+            total += 1
+            if (spawner.user_options or {}).get(NOTEBOOK_KEY) == notebook_id:
+                mine += 1
+        return total, mine
+
+    # ------------------------------------------------------------------ options
+
+    def options_for(self, record, groups, *, throwaway: bool) -> dict:
+        """user_options for a copy of ``record``: its environment, within what the runner may use."""
+        catalog = self.saturn.catalog
+        env = record.environment or {}
+        options = {}
+        for kind in ("size", "gpu", "disk", "image"):
+            wanted = env.get(kind)
+            allowed = entitled_choices(catalog, kind, groups)
+            if wanted in allowed:
+                options[kind] = wanted
+            else:
+                options[kind] = default_choice(catalog, kind, groups)
+        if throwaway:
+            options["gpu"] = NO_GPU
+            anon = self.gallery.anonymous_size or catalog.defaults["size"]
+            sizes = list(catalog.sizes)
+            if sizes.index(options["size"]) > sizes.index(anon):
+                options["size"] = anon
+        return options
+
+    # ------------------------------------------------------------------ users
+
+    def create_throwaway(self, handler=None):
+        """A fresh throwaway user: throwaway role only, in the throwaway group."""
+        db = self.app.db
+        orm_user = orm.User(name=new_name())
+        db.add(orm_user)
+        db.commit()
+        user = self.app.users[orm_user]
+        ensure_throwaway_role(db)
+        roles.strip_role(db, user.orm_user, "user")
+        roles.grant_role(db, user.orm_user, THROWAWAY_ROLE)
+        group = _group(db, THROWAWAY_GROUP)
+        if group not in user.orm_user.groups:
+            user.orm_user.groups.append(group)
+        db.commit()
+        return user
+
+    # ------------------------------------------------------------------ warm pool
+
+    def claim_warm(self, handler, record):
+        """A ready pooled throwaway user for ``record``'s environment, or None."""
+        image = self.options_for(record, [], throwaway=True)["image"]
+        names = self.pool.get(image) or []
+        while names:
+            name = names.pop(0)
+            user = handler.find_user(name)
+            spawner = user.spawners.get("") if user else None
+            if spawner is not None and spawner.ready:
+                options = dict(spawner.user_options or {}, **{NOTEBOOK_KEY: record.id})
+                spawner.user_options = options
+                spawner.orm_spawner.user_options = options
+                self.app.db.commit()
+                self.kick_refill()
+                return user
+        self.kick_refill()
+        return None
+
+    def kick_refill(self) -> None:
+        """Refill the warm pool in the background (no-op when already refilling or no pool)."""
+        if self.gallery.warm_pool and not self._refilling:
+            asyncio.ensure_future(self.refill())
+
+    async def refill(self) -> None:
+        """Start pooled servers until each image has its count, within the global throwaway cap."""
+        if self._refilling:
+            return
+        self._refilling = True
+        try:
+            cap = self.saturn.parsed_launch_limits.max_throwaway_servers
+            for image, want in self.gallery.warm_pool.items():
+                names = self.pool.setdefault(image, [])
+                names[:] = [n for n in names if (u := self.app.users.get(n)) and u.spawners[""].active]
+                while len(names) < want:
+                    running = sum(1 for u in self._throwaways() if u.spawners[""].active)
+                    if running >= cap:
+                        return
+                    user = self.create_throwaway()
+                    names.append(user.name)
+                    options = {"image": image, "size": self.gallery.anonymous_size or self.saturn.catalog.defaults["size"],
+                               "gpu": NO_GPU}
+                    try:
+                        await user.spawn("", options)
+                        await self.app.proxy.add_user(user, "")
+                    except Exception:  # noqa: BLE001
+                        self.log.exception("Could not start a warm-pool server for %s", image)
+                        names.remove(user.name)
+                        return
+        finally:
+            self._refilling = False
+
+    def _throwaways(self):
+        return [self.app.users[u] for u in self.app.db.query(orm.User).filter(orm.User.name.like("anon~%"))]
+
+    def pool_ready(self) -> dict[str, int]:
+        """Ready pooled servers per image (for tests and the benchmark)."""
+        return {image: sum(1 for n in names if (u := self.app.users.get(n)) and u.spawners[""].ready)
+                for image, names in self.pool.items()}
+
+    # ------------------------------------------------------------------ launching
+
+    async def launch(self, handler, record, user, *, throwaway: bool) -> Launch:
+        """Start (or reuse) ``user``'s server and copy ``record`` into it, in the background."""
+        launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id)
+        self.launches[launch.id] = launch
+        self._forget_old()
+        spawner = user.spawners[""]
+        if not spawner.active:
+            groups = [g.name for g in user.groups]
+            options = self.options_for(record, groups, throwaway=throwaway)
+            options[NOTEBOOK_KEY] = record.id
+            try:
+                await handler.spawn_single_user(user, "", options=options)
+            except Exception as e:  # noqa: BLE001 - reported on the launch page
+                launch.state, launch.message = "failed", _message(e)
+                return launch
+        asyncio.ensure_future(self._finish(handler, launch, user, record))
+        return launch
+
+    async def _finish(self, handler, launch: Launch, user, record) -> None:
+        spawner = user.spawners[""]
+        deadline = time.monotonic() + self.gallery.launch_timeout
+        try:
+            while not spawner.ready:
+                if not spawner.active and not spawner.pending:
+                    raise SaturnError("the server stopped while starting; see the hub log or try again", status=500)
+                if time.monotonic() > deadline:
+                    raise SaturnError(f"the server did not start within {self.gallery.launch_timeout} s", status=504)
+                await asyncio.sleep(0.2)
+            launch.state, launch.message = "copying", "Copying the notebook into your server…"
+            path = await self.copy_into(user, record)
+            launch.url = f"{user.url}lab/tree/{quote(path)}"
+            launch.state, launch.message = "ready", "Ready"
+        except Exception as e:  # noqa: BLE001
+            self.log.exception("Launch %s of %s for %s failed", launch.id, record.id, user.name)
+            launch.state, launch.message = "failed", _message(e)
+
+    async def copy_into(self, user, record) -> str:
+        """Write the notebook into the user's running server; never overwrite: returns the path used."""
+        spawner = user.spawners[""]
+        token = user.new_api_token(note="saturn: copy a published notebook", expires_in=600,
+                                   scopes=[f"access:servers!server={user.name}/"])
+        base = spawner.server.url.rstrip("/") + "/api/contents/"
+        client = AsyncHTTPClient()
+        headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+
+        async def call(method, path, body=None, ok=(200, 201)):
+            req = HTTPRequest(base + quote(path), method=method, headers=headers,
+                              body=json.dumps(body) if body is not None else None, request_timeout=60)
+            try:
+                resp = await client.fetch(req, raise_error=False)
+            except OSError as e:
+                raise SaturnError(f"could not reach the server to copy the notebook: {e}", status=502) from None
+            if resp.code not in ok:
+                return resp.code
+            return resp.code
+
+        folder = self.gallery.copy_dir.strip("/")
+        if folder:
+            await call("PUT", folder, {"type": "directory"}, ok=(200, 201))
+        notebook = json.loads(self.store.read_notebook(record.id))
+        for n in range(0, 1000):
+            name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
+            path = f"{folder}/{name}" if folder else name
+            code = await call("GET", path + "?content=0", ok=(200,))
+            if code == 404:
+                code = await call("PUT", path, {"type": "notebook", "format": "json", "content": notebook})
+                if code not in (200, 201):
+                    raise SaturnError(f"the server refused the copy (HTTP {code})", status=502)
+                return path
+        raise SaturnError("too many copies of this notebook in your folder", status=409)
+
+    def _forget_old(self) -> None:
+        cutoff = time.monotonic() - 3600
+        for key in [k for k, v in self.launches.items() if v.started < cutoff]:
+            del self.launches[key]
+
+
+def _message(e: Exception) -> str:
+    if isinstance(e, SaturnError):
+        return e.text
+    return getattr(e, "jupyterhub_message", None) or str(e) or type(e).__name__
+
