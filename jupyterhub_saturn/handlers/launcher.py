@@ -30,7 +30,8 @@ NOTEBOOK_KEY = "saturn_notebook"
 THROWAWAY_ROLE_SPEC = {
     "name": THROWAWAY_ROLE,
     "description": "Throwaway users of Run this copy: their own server and nothing else",
-    "scopes": ["access:servers!user"],
+    # their own server, and what its login (OAuth) and activity reports need: nothing about anyone else
+    "scopes": ["access:servers!user", "users:activity!user", "read:users:name!user", "read:users:groups!user"],
 }
 
 
@@ -247,8 +248,8 @@ class Launcher:
         client = AsyncHTTPClient()
         headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
 
-        async def call(method, path, body=None, ok=(200, 201)):
-            req = HTTPRequest(base + quote(path), method=method, headers=headers,
+        async def call(method, path, body=None, ok=(200, 201), query=""):
+            req = HTTPRequest(base + quote(path) + query, method=method, headers=headers,
                               body=json.dumps(body) if body is not None else None, request_timeout=60)
             try:
                 resp = await client.fetch(req, raise_error=False)
@@ -265,7 +266,7 @@ class Launcher:
         for n in range(0, 1000):
             name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
             path = f"{folder}/{name}" if folder else name
-            code = await call("GET", path + "?content=0", ok=(200,))
+            code = await call("GET", path, ok=(200,), query="?content=0")
             if code == 404:
                 code = await call("PUT", path, {"type": "notebook", "format": "json", "content": notebook})
                 if code not in (200, 201):

@@ -1,0 +1,58 @@
+"""Helpers for the gallery / Run-this-copy end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import requests
+
+from ..harness import wait_for
+
+GALLERY_CONFIG = """
+c.JupyterHub.spawner_class = "saturn-local"
+c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}, "medium": {"cpu": 2, "memory": "4G"}}
+c.Saturn.images = {"python": {"prefix": sys.prefix}}
+c.SaturnGallery.store_dir = "gallery-store"
+c.SaturnGallery.publisher_groups = ["instructors"]
+"""
+
+
+def sample_notebook(title: str = "Lecture 1", code: str = "print(6 * 7)") -> dict:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nSome *text*."), nbformat.v4.new_code_cell(code)]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.from_dict(nb)
+
+
+def publish(hub, token: str, nb: dict | None = None, **fields) -> requests.Response:
+    body = {"notebook": nb or sample_notebook(), **fields}
+    return hub.api("POST", "/saturn/notebooks", token=token, json=body)
+
+
+def xsrf_of(html: str) -> str:
+    m = re.search(r'name="_xsrf" value="([^"]+)"', html)
+    assert m, "no _xsrf field on the page"
+    return m.group(1)
+
+
+def run_copy(hub, nb_id: str, session: requests.Session | None = None, headers: dict | None = None):
+    """Press Run this copy like a browser; return (session, final launch status)."""
+    s = session or requests.Session()
+    page = s.get(f"{hub.url}/hub/gallery/{nb_id}", timeout=30, headers=headers)
+    assert page.status_code == 200, page.text[:300]
+    r = s.post(f"{hub.url}/hub/run/{nb_id}", data={"_xsrf": xsrf_of(page.text)}, allow_redirects=False,
+               timeout=120, headers=headers)
+    if r.status_code != 303:
+        return s, r
+    launch_page = s.get(hub.url + r.headers["Location"], timeout=30)
+    assert launch_page.status_code == 200, launch_page.text[:300]
+    status_url = re.search(r'data-status-url="([^"]+)"', launch_page.text).group(1)
+
+    def done():
+        st = s.get(hub.url + status_url, timeout=30).json()
+        return st if st["state"] in ("ready", "failed") else None
+
+    status = wait_for(done, timeout=180, interval=0.3, what="launch to finish")
+    return s, status

@@ -1,0 +1,145 @@
+"""Publish, public pages and Run this copy against a real hub with saturn-local."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from ..harness import Hub, wait_for
+from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook, xsrf_of
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    h = Hub(tmp_path_factory.mktemp("gallery"), GALLERY_CONFIG + """
+c.SaturnGallery.max_notebook_size = "200K"
+c.Saturn.launch_limits = {"max_throwaway_servers": 3, "max_per_notebook": 2, "rate": {"launches": 50, "per": "1h"}}
+""").start()
+    h.ensure_user("prof", ["instructors"])
+    h.ensure_user("stud")
+    h.prof_token = h.user_token("prof")
+    h.stud_token = h.user_token("stud")
+    yield h
+    h.stop()
+
+
+def test_publish_rules(hub):
+    r = publish(hub, hub.stud_token)
+    assert r.status_code == 403 and "may not publish" in r.json()["message"]
+    r = hub.api("POST", "/saturn/notebooks", token=hub.prof_token, data=b"{not json")
+    assert r.status_code == 400 and "neither JSON" in r.json()["message"]
+    r = hub.api("POST", "/saturn/notebooks", token=hub.prof_token, json={"notebook": {"cells": "nope"}})
+    assert r.status_code == 400, r.text
+    r = publish(hub, hub.prof_token, environment={"image": "conda"})
+    assert r.status_code == 400 and "'python'" in r.json()["message"]
+    big = sample_notebook(code="x = '" + "a" * 300_000 + "'")
+    r = publish(hub, hub.prof_token, big)
+    assert r.status_code == 413, r.text
+    r = publish(hub, hub.prof_token, environment={"image": "python", "size": "medium"}, description="Intro")
+    assert r.status_code == 201, r.text
+    rec = r.json()
+    assert rec["title"] == "Lecture 1" and rec["author"] == "prof" and rec["environment"]["size"] == "medium"
+    # republish keeps the id and URL; unpublish removes it
+    r2 = hub.api("PUT", f"/saturn/notebooks/{rec['id']}", token=hub.prof_token,
+                 json={"notebook": sample_notebook("Lecture 1 (v2)")})
+    assert r2.status_code == 200 and r2.json()["id"] == rec["id"] and r2.json()["title"] == "Lecture 1 (v2)"
+    page = requests.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30)
+    assert page.status_code == 200 and "Lecture 1 (v2)" in page.text
+    assert hub.api("DELETE", f"/saturn/notebooks/{rec['id']}", token=hub.stud_token).status_code == 403
+    assert hub.api("DELETE", f"/saturn/notebooks/{rec['id']}", token=hub.prof_token).status_code == 204
+    assert requests.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30).status_code == 404
+
+
+def test_public_pages_and_downloads(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Public page")).json()
+    listing = requests.get(f"{hub.url}/hub/gallery", timeout=30)
+    assert listing.status_code == 200 and "Public page" in listing.text
+    page = requests.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30)
+    assert "Run this copy" in page.text and 'sandbox="' in page.text
+    rendered = requests.get(f"{hub.url}/hub/gallery/{rec['id']}/rendered", timeout=60)
+    assert rendered.status_code == 200 and "42" in rendered.text
+    csp = rendered.headers["Content-Security-Policy"]
+    assert "sandbox" in csp and "allow-same-origin" not in csp and "script-src 'none'" in csp
+    for ext, needle in (("ipynb", '"cells"'), ("py", "print(6 * 7)"), ("md", "# Public page"), ("html", "Public page")):
+        d = requests.get(f"{hub.url}/hub/gallery/{rec['id']}/download/{ext}", timeout=60)
+        assert d.status_code == 200 and needle in d.text, (ext, d.status_code)
+        assert d.headers["Content-Disposition"].startswith("attachment")
+    for bad in ("../../etc/passwd", "%2e%2e%2fx", "nope", "a" * 300):
+        r = requests.get(f"{hub.url}/hub/gallery/{bad}", timeout=30)
+        assert r.status_code in (400, 404), (bad, r.status_code)
+    assert requests.get(f"{hub.url}/hub/gallery/{rec['id']}/download/exe", timeout=30).status_code == 404
+
+
+def test_get_never_starts_a_server_and_post_needs_xsrf(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("No GET launches")).json()
+    before = {u["name"] for u in hub.api("GET", "/users").json()}
+    r = requests.get(f"{hub.url}/hub/run/{rec['id']}", timeout=30)
+    assert r.status_code == 200 and "saturn-run-form" in r.text
+    r = requests.post(f"{hub.url}/hub/run/{rec['id']}", timeout=30, allow_redirects=False)
+    assert r.status_code == 403
+    after = {u["name"] for u in hub.api("GET", "/users").json()}
+    assert after == before
+
+
+def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Anon run")).json()
+    s, status = run_copy(hub, rec["id"])
+    assert status["state"] == "ready", status
+    assert "/lab/tree/gallery/" in status["url"]
+    name = status["url"].split("/user/")[1].split("/")[0]
+    assert name.startswith("anon~")
+    lab = s.get(hub.url + status["url"], timeout=60)
+    assert lab.status_code == 200 and "JupyterLab" in lab.text
+    # the copy is in the server
+    model = hub.user_model(name)
+    assert model["servers"][""]["user_options"]["saturn_notebook"] == rec["id"]
+    assert model["servers"][""]["user_options"]["gpu"] == "none"
+    token = hub.user_token(name) if False else None  # noqa: F841 - throwaway users get no tokens from us
+    contents = s.get(f"{hub.url}/user/{name}/api/contents/gallery/{rec['id']}.ipynb",
+                     headers={"X-XSRFToken": s.cookies.get("_xsrf", domain="", path=f"/user/{name}/") or ""},
+                     timeout=30)
+    assert contents.status_code == 200, contents.text[:300]
+    assert "print(6 * 7)" in json.dumps(contents.json()["content"])
+    # isolation: no hub API, no other servers, no publishing
+    assert s.get(f"{hub.url}/hub/api/users", timeout=30).status_code == 403
+    assert s.get(f"{hub.url}/hub/api/users/stud", timeout=30).status_code in (403, 404)
+    page = s.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30)
+    r = s.post(f"{hub.url}/hub/api/saturn/notebooks", json={"notebook": sample_notebook()},
+               headers={"X-XSRFToken": xsrf_of(page.text), "Referer": f"{hub.url}/hub/gallery"}, timeout=30)
+    assert r.status_code == 403, r.text
+    other = s.get(f"{hub.url}/user/stud/api/status", timeout=30, allow_redirects=False)
+    assert other.status_code in (302, 403, 404, 424, 503), other.status_code
+    hub.stop_server(name)
+
+
+def test_logged_in_copy_goes_to_own_server_and_never_overwrites(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Mine")).json()
+    s = hub.login("stud")
+    s, status = run_copy(hub, rec["id"], session=s)
+    assert status["state"] == "ready", status
+    assert status["url"].startswith("/user/stud/lab/tree/gallery/")
+    s, status2 = run_copy(hub, rec["id"], session=s)
+    assert status2["state"] == "ready", status2
+    assert status2["url"] != status["url"] and status2["url"].endswith(f"{rec['id']}-1.ipynb")
+    hub.stop_server("stud")
+
+
+def test_launch_limits_answer_429_and_503_with_retry_after(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Limited")).json()
+    statuses = []
+    for i in range(3):
+        _, res = run_copy(hub, rec["id"], headers={"X-Forwarded-For": f"10.9.0.{i + 1}"})
+        statuses.append(res)
+    ok = [x for x in statuses if isinstance(x, dict) and x["state"] == "ready"]
+    refused = [x for x in statuses if not isinstance(x, dict)]
+    assert len(ok) == 2 and len(refused) == 1
+    assert refused[0].status_code == 429 and "Retry-After" in refused[0].headers
+    assert "per notebook" in refused[0].text or "copies" in refused[0].text
+    # clean up the throwaway servers
+    for u in hub.api("GET", "/users").json():
+        if u["name"].startswith("anon~") and u["servers"]:
+            hub.stop_server(u["name"])
