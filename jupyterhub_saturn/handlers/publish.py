@@ -44,7 +44,8 @@ class _PublishMixin:
                 continue
             choices = catalog.choices(key)
             if not isinstance(value, str) or value not in choices:
-                raise InvalidChoice(f"unknown {key} {value!r}", field=f"environment.{key}", allowed=list(choices))
+                raise InvalidChoice(f"environment.{key}: unknown {key} {value!r}", field=f"environment.{key}",
+                                    allowed=list(choices))
             out[key] = value
         return out
 

@@ -143,3 +143,44 @@ def test_launch_limits_answer_429_and_503_with_retry_after(hub):
     for u in hub.api("GET", "/users").json():
         if u["name"].startswith("anon~") and u["servers"]:
             hub.stop_server(u["name"])
+
+
+def test_cli_publishes_from_inside_an_instructors_server(hub, tmp_path):
+    import subprocess
+    import sys
+
+    from ..harness import server_env
+    from .gallery_helpers import sample_notebook as nb
+
+    assert hub.spawn("prof", {}).status_code in (201, 202)
+    hub.wait_ready("prof")
+    env = server_env("prof")
+    path = tmp_path / "lecture9.ipynb"
+    path.write_text(json.dumps(nb("Lecture 9")))
+    run_env = {k: v for k, v in env.items() if not k.startswith("_")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "jupyterhub_saturn.cli", *args], env=run_env,
+                              capture_output=True, text=True, timeout=60)
+
+    p = cli("publish", str(path), "--image", "python", "--description", "from the CLI")
+    assert p.returncode == 0, p.stderr
+    nb_id = p.stdout.split(" as ")[1].split()[0]
+    assert hub.api("GET", f"/saturn/notebooks/{nb_id}").json()["description"] == "from the CLI"
+    p = cli("publish", str(path), "--id", nb_id, "--title", "Lecture 9 (fixed)")
+    assert p.returncode == 0 and nb_id in p.stdout, p.stderr
+    assert nb_id in cli("list").stdout
+    p = cli("publish", str(path), "--image", "conda")
+    assert p.returncode == 1 and "environment.image" in p.stderr and "'python'" in p.stderr
+    (tmp_path / "bad.ipynb").write_text("{nope")
+    p = cli("publish", str(tmp_path / "bad.ipynb"))
+    assert p.returncode == 1 and "not a notebook" in p.stderr
+    assert cli("unpublish", nb_id).returncode == 0
+    hub.stop_server("prof")
+    # a student's server token cannot publish
+    assert hub.spawn("stud", {}).status_code in (201, 202)
+    hub.wait_ready("stud")
+    run_env = {k: v for k, v in server_env("stud").items() if not k.startswith("_")}
+    p = cli("publish", str(path))
+    assert p.returncode == 1 and "403" in p.stderr and "may not publish" in p.stderr
+    hub.stop_server("stud")

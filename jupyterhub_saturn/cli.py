@@ -1,0 +1,135 @@
+"""``jupyterhub-saturn``: the command line.
+
+``jupyterhub-saturn publish lecture1.ipynb`` publishes a notebook from inside a single-user
+server, with the server's own API token (``JUPYTERHUB_API_TOKEN``/``JUPYTERHUB_API_URL``
+are set there by JupyterHub), or from anywhere with ``--hub-url`` and ``--token``.
+Republish with ``--id``; ``unpublish ID`` removes one; ``list`` shows what is published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ENV_KINDS = ("image", "size", "gpu", "disk")
+
+
+class CLIError(Exception):
+    """A problem to print (without a traceback) and exit 1 on."""
+
+
+def _api_url(args) -> str:
+    url = args.hub_url or os.environ.get("JUPYTERHUB_API_URL")
+    if not url:
+        raise CLIError("no hub to talk to: run inside a JupyterHub server, or pass --hub-url http://hub/hub/api")
+    url = url.rstrip("/")
+    if not url.endswith("/hub/api") and not url.endswith("/api"):
+        url += "/hub/api"
+    return url
+
+
+def _token(args) -> str:
+    token = args.token or os.environ.get("JUPYTERHUB_API_TOKEN")
+    if not token:
+        raise CLIError("no API token: run inside a JupyterHub server, or pass --token (or set JUPYTERHUB_API_TOKEN)")
+    return token
+
+
+def _call(args, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(_api_url(args) + path, data=data, method=method, headers={
+        "Authorization": f"token {_token(args)}", "Content-Type": "application/json", "Accept": "application/json",
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            message = json.loads(raw).get("message") or raw.decode(errors="replace")
+        except (ValueError, AttributeError):
+            message = raw.decode(errors="replace")[:500]
+        raise CLIError(f"the hub refused ({e.code}): {message}") from None
+    except urllib.error.URLError as e:
+        raise CLIError(f"cannot reach the hub at {_api_url(args)}: {e.reason}") from None
+
+
+def _publish(args) -> int:
+    path = Path(args.notebook)
+    if not path.is_file():
+        raise CLIError(f"{path}: no such file")
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise CLIError(f"{path} is not a notebook (not JSON: {e})") from None
+    body: dict = {"notebook": notebook, "filename": path.name}
+    if args.title:
+        body["title"] = args.title
+    if args.description:
+        body["description"] = args.description
+    env = {k: getattr(args, k) for k in ENV_KINDS if getattr(args, k)}
+    if env:
+        body["environment"] = env
+    if args.id:
+        status, record = _call(args, "PUT", f"/saturn/notebooks/{args.id}", body)
+    else:
+        status, record = _call(args, "POST", "/saturn/notebooks", body)
+    hub = _api_url(args)[: -len("/hub/api")] if _api_url(args).endswith("/hub/api") else ""
+    print(f"Published {record['title']!r} as {record['id']}")
+    print(f"  page: {hub}{record['url']}")
+    print(f"  run:  {hub}{record['run_url']}")
+    return 0
+
+
+def _unpublish(args) -> int:
+    _call(args, "DELETE", f"/saturn/notebooks/{args.id}")
+    print(f"Unpublished {args.id}")
+    return 0
+
+
+def _list(args) -> int:
+    _, records = _call(args, "GET", "/saturn/notebooks")
+    for r in records:
+        print(f"{r['id']}\t{r['author']}\t{r['updated'][:16]}\t{r['title']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jupyterhub-saturn", description=__doc__.splitlines()[0])
+    parser.add_argument("--hub-url", help="the hub's URL (default: $JUPYTERHUB_API_URL)")
+    parser.add_argument("--token", help="an API token (default: $JUPYTERHUB_API_TOKEN)")
+    parser.add_argument("--timeout", type=float, default=60)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pub = sub.add_parser("publish", help="publish (or with --id, republish) a notebook")
+    pub.add_argument("notebook")
+    pub.add_argument("--id", help="republish over this published notebook (same URL)")
+    pub.add_argument("--title")
+    pub.add_argument("--description")
+    for kind in ENV_KINDS:
+        pub.add_argument(f"--{kind}", help=f"the {kind} the notebook runs with")
+    pub.set_defaults(func=_publish)
+    unp = sub.add_parser("unpublish", help="remove a published notebook")
+    unp.add_argument("id")
+    unp.set_defaults(func=_unpublish)
+    lst = sub.add_parser("list", help="list published notebooks")
+    lst.set_defaults(func=_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as e:
+        print(f"jupyterhub-saturn: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
