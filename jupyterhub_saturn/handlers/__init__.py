@@ -4,7 +4,11 @@
 def saturn_handlers(app) -> list:
     """The (pattern, handler[, kwargs]) routes to mount, relative to the hub prefix."""
     from .gallery_routes import gallery_routes  # noqa: PLC0415 - imports JupyterHub
+    from .shutoff import install_template_globals, shutoff_routes  # noqa: PLC0415 - imports JupyterHub
 
     routes: list = []
     routes += gallery_routes(app)
+    # auto-shutoff: GET /hub/api/saturn/shutoff, and the home page's time-left helpers
+    install_template_globals(app)
+    routes += shutoff_routes()
     return routes

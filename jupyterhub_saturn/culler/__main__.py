@@ -1,0 +1,5 @@
+"""``python -m jupyterhub_saturn.culler``."""
+
+from .app import main
+
+main()
