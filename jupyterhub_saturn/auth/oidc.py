@@ -97,6 +97,10 @@ class SaturnOAuthCallbackHandler(OAuthCallbackHandler):
     def _refuse(self, message: str, status: int = 400):
         return auth_error(status, message, login_url=url_path_join(self.hub.base_url, "login"))
 
+    def check_arguments(self):
+        self.get_state_cookie()  # read once and clear it: whatever happens next, this sign-in is over
+        super().check_arguments()
+
     def check_error(self):
         error = self.get_argument("error", "")
         if error:
@@ -165,8 +169,15 @@ class SaturnOAuthenticator(OAuthenticator):
 
     @default("enable_auth_state")
     def _enable_auth_state_default(self):
-        # refresh (and so group re-sync without a new login) needs the stored tokens
-        return bool(os.environ.get("JUPYTERHUB_CRYPT_KEY"))
+        # refresh (and so group re-sync without a new login) needs the stored tokens: on whenever
+        # encryption keys are configured (JUPYTERHUB_CRYPT_KEY or c.CryptKeeper.keys, which z2jh sets)
+        from jupyterhub.crypto import CryptKeeper
+
+        try:
+            CryptKeeper.instance().check_available()
+        except Exception:  # noqa: BLE001 - no keys or no cryptography: auth state unavailable
+            return False
+        return True
 
     @default("custom_403_message")
     def _custom_403_default(self):
@@ -190,7 +201,8 @@ class SaturnOAuthenticator(OAuthenticator):
         if self.claim_groups is not None and not self.manage_groups:
             raise ConfigError(f"{name}.manage_groups", "claim_groups needs manage_groups = True")
         if not self.enable_auth_state:
-            self.log.warning("%s: auth state is off (no JUPYTERHUB_CRYPT_KEY), so groups are re-synced only at login", name)
+            self.log.warning("%s: auth state is off (no JUPYTERHUB_CRYPT_KEY / CryptKeeper.keys), so groups are "
+                             "re-synced only at login", name)
 
     def get_handlers(self, app):
         try:

@@ -217,12 +217,21 @@ def test_id_token_with_another_nonce_is_refused(idp_hub):
     assert "Rejected ID token" in hub.log_text()
 
 
+def test_sign_in_cancelled_at_the_provider_gets_a_clear_page(idp_hub):
+    hub, _ = idp_hub
+    r = provider_login(requests.Session(), hub.url, "stu", abort=True)
+    assert r.status_code == 403
+    assert "did not sign you in: access_denied (End-User aborted interaction)" in page_text(r)
+
+
 # ---------------------------------------------------------------- one hub per test
 
 
-def test_token_endpoint_down_gives_503_page(hub_factory, oidc_provider):
+def test_provider_down_gives_503_at_sign_in_and_keeps_signed_in_users(hub_factory, oidc_provider):
     idp = oidc_provider()
-    hub = make_oidc_hub(hub_factory, idp)
+    hub = make_oidc_hub(hub_factory, idp, "c.Authenticator.auth_refresh_age = 1\n")
+    s_ins, r = login(hub, "ins")
+    assert r.status_code == 302, page_text(r)
     s = requests.Session()
     r = provider_login(s, hub.url, "stu", stop_at_callback=True)
     idp.stop()
@@ -230,6 +239,15 @@ def test_token_endpoint_down_gives_503_page(hub_factory, oidc_provider):
     assert r.status_code == 503
     assert r.headers.get("Retry-After") == "30"
     assert f"(127.0.0.1:{idp.port}) could not be reached" in page_text(r)
+    # a signed-in user whose auth is due for a refresh keeps working while the provider is down
+    time.sleep(2)
+
+    def still_in():
+        r = s_ins.get(hub.url + "/hub/home", allow_redirects=False, timeout=30)
+        assert r.status_code == 200, (r.status_code, r.headers.get("Location"))
+        return "keeping current auth" in hub.log_text()
+
+    wait_for(still_in, timeout=60, interval=1, what="refresh attempted during the outage")
 
 
 def test_provider_down_at_start_then_discovered_at_first_sign_in(hub_factory, oidc_provider):

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -38,7 +39,7 @@ def ensure_node_modules() -> None:
             "the OIDC login tests need Node.js >= 20 and npm on PATH to install the test provider "
             "(npm ci --prefix tests/oidc); install them and re-run"
         )
-    with open(HERE / ".npm-ci.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / "saturn-oidc-npm-ci.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if MODULE.exists():
             return
@@ -131,11 +132,12 @@ class OIDCProvider:
 
 
 def provider_login(session: requests.Session, hub_url: str, sub: str, *, next_url: str | None = None,
-                   stop_at_callback: bool = False) -> requests.Response:
+                   stop_at_callback: bool = False, abort: bool = False) -> requests.Response:
     """Drive the browser flow: hub ``/hub/oauth_login`` -> provider sign-in (devInteractions) -> hub callback.
 
     Returns the hub's answer to the callback request (not followed), or with ``stop_at_callback``
     the provider's redirect *to* the callback, unfollowed, so a test can tamper with or replay it.
+    With ``abort`` the person cancels at the provider's sign-in page instead of signing in.
     """
     params = {"next": next_url} if next_url else None
     r = session.get(hub_url + "/hub/oauth_login", params=params, allow_redirects=False, timeout=30)
@@ -151,11 +153,14 @@ def provider_login(session: requests.Session, hub_url: str, sub: str, *, next_ur
         if r.status_code == 200 and "/interaction/" in urlparse(r.url).path:
             uid = urlparse(r.url).path.rstrip("/").split("/")[-1]
             assert re.fullmatch(r"[A-Za-z0-9_-]+", uid), r.url
-            r = session.post(
-                urljoin(r.url, f"/interaction/{uid}"),
-                data={"prompt": "login", "login": sub, "password": "x"},
-                allow_redirects=False, timeout=30,
-            )
+            if abort:
+                r = session.get(urljoin(r.url, f"/interaction/{uid}/abort"), allow_redirects=False, timeout=30)
+            else:
+                r = session.post(
+                    urljoin(r.url, f"/interaction/{uid}"),
+                    data={"prompt": "login", "login": sub, "password": "x"},
+                    allow_redirects=False, timeout=30,
+                )
         if r.status_code not in (302, 303):
             raise AssertionError(f"unexpected answer from {r.url}: {r.status_code} {r.text[:800]}")
     raise AssertionError("too many redirects in the sign-in flow")
