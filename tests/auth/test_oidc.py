@@ -116,3 +116,24 @@ def test_unreachable_issuer_at_start_up_is_left_for_the_first_sign_in():
     a = SaturnOIDCAuthenticator(issuer="http://127.0.0.1:9", discovery_timeout=5)
     a.saturn_validate()
     assert a._metadata is None and a.authorize_url == ""
+
+
+def test_shared_section_configures_all_three_and_entry_points_load():
+    from importlib.metadata import entry_points
+
+    from traitlets.config import Config
+
+    from jupyterhub_saturn.auth.github import SaturnGitHubAuthenticator
+    from jupyterhub_saturn.auth.google import SaturnGoogleAuthenticator
+
+    c = Config()
+    c.SaturnOAuthenticator.claim_groups = RULE
+    c.SaturnGitHubAuthenticator.required_claims = ["email"]
+    for cls in (SaturnOIDCAuthenticator, SaturnGitHubAuthenticator, SaturnGoogleAuthenticator):
+        assert cls(config=c).claim_groups == RULE
+    assert SaturnGitHubAuthenticator(config=c).required_claims == ["email"]
+    assert SaturnOIDCAuthenticator(config=c).required_claims == []
+    eps = {ep.name: ep for ep in entry_points(group="jupyterhub.authenticators")}
+    assert eps["saturn-oidc"].load() is SaturnOIDCAuthenticator
+    assert eps["saturn-github"].load() is SaturnGitHubAuthenticator
+    assert eps["saturn-google"].load() is SaturnGoogleAuthenticator
