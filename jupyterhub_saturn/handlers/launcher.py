@@ -174,31 +174,43 @@ class Launcher:
             cap = self.saturn.parsed_launch_limits.max_throwaway_servers
             for image, want in self.gallery.warm_pool.items():
                 names = self.pool.setdefault(image, [])
-                names[:] = [n for n in names if (u := self.app.users.get(n)) and u.spawners[""].active]
+                names[:] = [n for n in names if (u := self._user(n)) and u.spawners[""].active]
                 while len(names) < want:
                     running = sum(1 for u in self._throwaways() if u.spawners[""].active)
                     if running >= cap:
                         return
                     user = self.create_throwaway()
-                    names.append(user.name)
                     options = {"image": image, "size": self.gallery.anonymous_size or self.saturn.catalog.defaults["size"],
                                "gpu": NO_GPU}
+                    spawner = user.spawners[""]
+                    # mark the spawn pending the way the hub's own spawn handler does, so the API and the
+                    # proxy see "pending" (not "ready") until the server answers HTTP
+                    spawner._spawn_pending = True
                     try:
-                        await user.spawn("", options)
+                        await user.spawn("", options=options)
                         await self.app.proxy.add_user(user, "")
                     except Exception:  # noqa: BLE001
                         self.log.exception("Could not start a warm-pool server for %s", image)
-                        names.remove(user.name)
                         return
+                    finally:
+                        spawner._spawn_pending = False
+                    names.append(user.name)
         finally:
             self._refilling = False
+
+    def _user(self, name: str):
+        """The loaded User called ``name``, or None (UserDict.get does not look names up)."""
+        try:
+            return self.app.users[name]
+        except KeyError:
+            return None
 
     def _throwaways(self):
         return [self.app.users[u] for u in self.app.db.query(orm.User).filter(orm.User.name.like("anon~%"))]
 
     def pool_ready(self) -> dict[str, int]:
         """Ready pooled servers per image (for tests and the benchmark)."""
-        return {image: sum(1 for n in names if (u := self.app.users.get(n)) and u.spawners[""].ready)
+        return {image: sum(1 for n in names if (u := self._user(n)) and u.spawners[""].ready)
                 for image, names in self.pool.items()}
 
     # ------------------------------------------------------------------ launching
