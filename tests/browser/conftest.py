@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 import pytest
 
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
 ]
@@ -33,14 +32,13 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="saturn-chromium-")
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS + [f"--user-data-dir={profile}"])
+        # Playwright gives each launch a fresh, empty profile directory of its own
+        b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
             b.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture
