@@ -164,8 +164,10 @@ class SaturnSpawnerMixin(Configurable):
                 await result
         except SaturnError as err:
             self.log.info("Refused user_options for %s: %s", self._log_name, err.text)
+            self._restore_accepted_options()
             raise http_error(err) from None
         self.user_options = normalized
+        self._saturn_last_ok = normalized
         if getattr(self, "orm_spawner", None) is not None:
             self.orm_spawner.user_options = normalized
         self.log.info(
@@ -203,3 +205,33 @@ class SaturnSpawnerMixin(Configurable):
     def apply_selection(self, selection: Selection) -> None:
         """Backend hook: turn a validated selection into this spawner's settings."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ refused options are not remembered
+
+    _saturn_last_ok: dict | None = None
+
+    def _restore_accepted_options(self) -> None:
+        """JupyterHub stores a request's options before they are checked; put the last accepted ones back,
+        so a refused request never becomes the defaults of the next start."""
+        previous = self._saturn_last_ok
+        if previous is None and getattr(self, "orm_spawner", None) is not None:
+            previous = (self.orm_spawner.state or {}).get("saturn_last_options")
+        previous = dict(previous or {})
+        self.user_options = previous
+        if getattr(self, "orm_spawner", None) is not None:
+            self.orm_spawner.user_options = previous
+            try:
+                self.user.db.commit()
+            except Exception:  # noqa: BLE001 - best effort; the hub commits on its own path too
+                self.log.debug("Could not commit restored user_options", exc_info=True)
+
+    def get_state(self):
+        state = super().get_state()
+        if self._saturn_last_ok:
+            state["saturn_last_options"] = self._saturn_last_ok
+        return state
+
+    def load_state(self, state):
+        super().load_state(state)
+        if isinstance(state.get("saturn_last_options"), dict):
+            self._saturn_last_ok = state["saturn_last_options"]

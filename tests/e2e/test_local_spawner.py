@@ -204,3 +204,16 @@ def test_auto_shutoff_choice_is_stored_and_bad_choices_refused(hub):
     hub.stop_server("stu")
     r = hub.spawn("stu", {"auto_shutoff": "3 fortnights"})
     assert r.status_code == 400 and "auto_shutoff" in r.json()["message"] and "'1h'" in r.json()["message"], r.text
+
+
+def test_a_refused_request_does_not_become_the_next_default(hub):
+    assert hub.spawn("stu", {"size": "medium"}).status_code in (201, 202)
+    hub.wait_ready("stu")
+    hub.stop_server("stu")
+    assert hub.spawn("stu", {"gpu": "t4"}).status_code == 403
+    # a start without options reuses the last *accepted* choice, not the refused one
+    r = hub.api("POST", "/users/stu/server")
+    assert r.status_code in (201, 202), r.text
+    model = hub.wait_ready("stu")
+    assert _opts(model)["size"] == "medium" and _opts(model)["gpu"] == "none"
+    hub.stop_server("stu")
