@@ -1,0 +1,142 @@
+"""Run this copy: click-to-notebook-served latency, and a burst of anonymous launches.
+
+Click-to-served = POST /hub/run/<id> → the copy is readable through the server's contents
+API. Measured for a warm pool, a cold launch, and (the reference) a stock JupyterHub spawn
+of the same server on a hub with the `simple` spawner followed by writing the same file
+through the contents API. Then a burst of N simultaneous anonymous launches from distinct
+client addresses: successes, 429s, 5xx, and the time until every admitted copy is ready.
+
+    .venv/bin/python benchmarks/launch_latency.py [--rounds 8] [--burst 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.e2e.gallery_helpers import GALLERY_CONFIG, publish, sample_notebook, xsrf_of  # noqa: E402
+from tests.harness import Hub, wait_for  # noqa: E402
+
+
+def click(hub: Hub, nb_id: str, ip: str) -> tuple[float, str]:
+    """Seconds from the POST to the copy being readable; returns (seconds, outcome)."""
+    s = requests.Session()
+    page = s.get(f"{hub.url}/hub/gallery/{nb_id}", timeout=60, headers={"X-Forwarded-For": ip})
+    t0 = time.perf_counter()
+    r = s.post(f"{hub.url}/hub/run/{nb_id}", data={"_xsrf": xsrf_of(page.text)}, allow_redirects=False,
+               timeout=300, headers={"X-Forwarded-For": ip})
+    if r.status_code != 303:
+        return time.perf_counter() - t0, str(r.status_code)
+    launch_id = r.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    while True:
+        st = s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=60).json()
+        if st["state"] in ("ready", "failed"):
+            break
+        time.sleep(0.05)
+    if st["state"] != "ready":
+        return time.perf_counter() - t0, "failed"
+    name = st["url"].split("/user/")[1].split("/")[0]
+    path = st["url"].split("/lab/tree/", 1)[1]
+    xsrf = s.cookies.get("_xsrf", path=f"/user/{name}/") or ""
+    # follow the server's OAuth once so the session can read the contents API
+    s.get(f"{hub.url}/user/{name}/api/status", timeout=60)
+    r = s.get(f"{hub.url}/user/{name}/api/contents/{path}?content=0", timeout=60, headers={"X-XSRFToken": xsrf})
+    elapsed = time.perf_counter() - t0
+    hub.stop_server(name)
+    return elapsed, "ok" if r.status_code == 200 else f"contents {r.status_code}"
+
+
+def stock_spawn(hub: Hub, nb: dict) -> float:
+    t0 = time.perf_counter()
+    assert hub.api("POST", "/users/bench/server").status_code in (201, 202)
+    wait_for(lambda: hub.user_model("bench").get("servers", {}).get("", {}).get("ready"), timeout=300, interval=0.05)
+    token = hub.user_token("bench")
+    r = requests.put(f"{hub.url}/user/bench/api/contents/copy.ipynb", timeout=60,
+                     headers={"Authorization": f"token {token}"},
+                     data=json.dumps({"type": "notebook", "format": "json", "content": nb}))
+    assert r.status_code in (200, 201), r.text
+    elapsed = time.perf_counter() - t0
+    hub.stop_server("bench")
+    return elapsed
+
+
+def summary(name: str, values: list[float]) -> str:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return f"{name:10s} n={len(values):3d}  p50={statistics.median(values) * 1000:8.1f} ms  p95={p95 * 1000:8.1f} ms"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--burst", type=int, default=50)
+    ap.add_argument("--max-throwaway", type=int, default=20)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="saturn-launch-bench-"))
+    limits = (f'c.Saturn.launch_limits = {{"max_throwaway_servers": {args.max_throwaway}, '
+              f'"max_per_notebook": {args.max_throwaway}, "rate": {{"launches": 5, "per": "1h"}}}}\n')
+    warm = Hub(tmp / "warm", GALLERY_CONFIG + limits + 'c.SaturnGallery.warm_pool = {"python": 2}\n')
+    cold = Hub(tmp / "cold", GALLERY_CONFIG + limits)
+    stock = Hub(tmp / "stock", 'c.JupyterHub.spawner_class = "simple"\nimport os\n'
+                'c.SimpleLocalProcessSpawner.home_dir_template = ' + repr(str(tmp / "stock-homes" / "{username}")) +
+                '\nif os.geteuid() == 0:\n    c.Spawner.args = ["--allow-root"]\n')
+    nb = sample_notebook("Bench")
+    try:
+        for h in (warm, cold, stock):
+            h.start()
+        stock.ensure_user("bench")
+        ids = {}
+        for h in (warm, cold):
+            h.ensure_user("prof", ["instructors"])
+            ids[h] = publish(h, h.user_token("prof"), nb).json()["id"]
+        wait_for(lambda: sum(1 for u in warm.api("GET", "/users").json()
+                             if u["name"].startswith("anon~") and u["servers"].get("", {}).get("ready")) >= 2,
+                 timeout=300, what="warm pool")
+        samples: dict[str, list[float]] = {"warm": [], "cold": [], "stock": []}
+        for i in range(args.rounds):
+            ip = f"10.1.{i // 250}.{i % 250 + 1}"
+            samples["warm"].append(click(warm, ids[warm], ip)[0])
+            samples["cold"].append(click(cold, ids[cold], ip)[0])
+            samples["stock"].append(stock_spawn(stock, nb))
+            # let the pool refill before the next warm click
+            wait_for(lambda: sum(1 for u in warm.api("GET", "/users").json()
+                                 if u["name"].startswith("anon~") and u["servers"].get("", {}).get("ready")) >= 2,
+                     timeout=300, what="warm pool refill")
+        print("click-to-notebook-served (POST run -> copy readable via the contents API)")
+        for name, values in samples.items():
+            print("  " + summary(name, values))
+        ratio = statistics.median(samples["cold"]) / statistics.median(samples["stock"])
+        print(f"  cold/stock median ratio = {ratio:.3f}  (target: cold no slower than stock)")
+        print(f"  warm p50 = {statistics.median(samples['warm']) * 1000:.0f} ms  (target < 1000 ms)")
+
+        print(f"burst of {args.burst} simultaneous anonymous launches (cap {args.max_throwaway} throwaway servers)")
+        t0 = time.perf_counter()
+        with cf.ThreadPoolExecutor(max_workers=args.burst) as pool:
+            futures = [pool.submit(click, cold, ids[cold], f"10.2.{i // 250}.{i % 250 + 1}") for i in range(args.burst)]
+            outcomes = [f.result() for f in futures]
+        total = time.perf_counter() - t0
+        ok = [t for t, o in outcomes if o == "ok"]
+        codes = [o for _, o in outcomes if o != "ok"]
+        print(f"  admitted and ready: {len(ok)}   429: {codes.count('429')}   503: {codes.count('503')}   "
+              f"5xx other: {sum(1 for c in codes if c.startswith('5') and c != '503')}   failed: {codes.count('failed')}")
+        if ok:
+            print(f"  time until all admitted copies were ready: {max(ok):.1f} s (whole burst {total:.1f} s)")
+    finally:
+        for h in (warm, cold, stock):
+            h.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
