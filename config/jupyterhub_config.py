@@ -66,3 +66,26 @@ c.Saturn.images = {
                     "prefix": sys.prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
 }
 c.Saturn.defaults = {"size": "small", "disk": "10Gi", "image": "python"}
+
+# ---------------------------------------------------------------- auto-shutoff
+c.Saturn.auto_shutoff = {
+    "choices": ["15m", "1h", "6h", "24h", "never"],
+    "default": "1h",
+    "warn_before": "5m",
+    "caps": [
+        {"match": {"gpu": ["t4"]}, "max_idle": "1h", "max_age": "12h"},
+        {"match": {"groups": ["students"]}, "max_idle": "6h"},
+        {"match": {}, "allow_never": False},
+        {"match": {"groups": ["instructors"]}, "allow_never": True},
+    ],
+    "throwaway": {"max_idle": "10m", "max_age": "1h"},
+}
+
+# ---------------------------------------------------------------- gallery and Run this copy
+# Instructors publish at /hub/gallery/publish (or `jupyterhub-saturn publish nb.ipynb` in their server);
+# anyone reads /hub/gallery and presses "Run this copy".
+c.SaturnGallery.store_dir = str(state / "gallery")
+c.SaturnGallery.publisher_groups = ["instructors"]
+c.SaturnGallery.anonymous_size = "small"
+c.SaturnGallery.warm_pool = {}  # e.g. {"python": 2} keeps two throwaway servers started ahead of demand
+c.Saturn.launch_limits = {"max_throwaway_servers": 10, "max_per_notebook": 5, "rate": {"launches": 10, "per": "1h"}}

@@ -1,0 +1,86 @@
+"""The ready config `make demo` runs: the README's logins, entitlements and Run this copy work as stated."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from ..harness import REPO, Hub, server_env, wait_for
+from .gallery_helpers import run_copy, sample_notebook
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    hub = Hub(tmp, "")
+    # the demo config itself, with only the ports moved so tests can run beside a real demo
+    hub.config_file.write_text(
+        f"c = get_config()\n"
+        f"load_subconfig({str(REPO / 'config' / 'jupyterhub_config.py')!r})\n"
+        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{hub.port}'\n"
+        f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{hub.hub_port}'\n"
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{hub.proxy_api_port}'\n"
+        f"c.JupyterHub.services = [{{'name': 'tester', 'api_token': {hub.token!r}}}]\n"
+        f"c.JupyterHub.load_roles = [{{'name': 'tester-role', 'scopes': ['admin:users', 'admin:servers', 'tokens', "
+        f"'list:users', 'read:users'], 'services': ['tester']}}]\n"
+    )
+    hub.env["SATURN_DEMO_DIR"] = str(tmp / "state")
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def test_readme_logins_and_entitlements(demo):
+    student = demo.login("student", "saturn-demo")
+    form = student.get(demo.url + "/hub/spawn", timeout=60).text
+    assert 'value="small"' in form and 'value="large"' not in form and 'value="t4"' not in form
+    instructor = demo.login("instructor", "saturn-demo")
+    form = instructor.get(demo.url + "/hub/spawn", timeout=60).text
+    assert 'value="large"' in form and 'value="t4"' in form
+    s = requests.Session()
+    s.get(demo.url + "/hub/login", timeout=30)
+    r = s.post(demo.url + "/hub/login", data={"username": "mallory", "password": "saturn-demo",
+                                              "_xsrf": s.cookies.get("_xsrf")}, allow_redirects=False, timeout=30)
+    assert r.status_code != 302  # not an allowed user
+    r = demo.spawn("instructor", {"size": "medium", "gpu": "t4", "auto_shutoff": "never"})
+    assert r.status_code == 400 and "1h idle cap for gpu 't4'" in r.json()["message"]
+    r = demo.spawn("instructor", {"size": "medium", "gpu": "t4", "auto_shutoff": "1h"})
+    assert r.status_code in (201, 202), r.text
+    demo.wait_ready("instructor")
+    env = server_env("instructor")
+    assert env["CUDA_VISIBLE_DEVICES"] in ("0", "1") and env["MEM_LIMIT"] == str(8 * 10**9)
+    demo.stop_server("instructor")
+    r = demo.spawn("student", {"auto_shutoff": "never"})
+    assert r.status_code in (400, 403), r.text
+    r = demo.spawn("instructor", {"auto_shutoff": "never"})
+    assert r.status_code in (201, 202), r.text
+    assert demo.wait_ready("instructor")["user_options"]["saturn_shutoff"]["idle_timeout"] is None
+    demo.stop_server("instructor")
+
+
+def test_instructor_publishes_and_a_visitor_runs_a_copy(demo):
+    token = demo.user_token("instructor")
+    r = demo.api("POST", "/saturn/notebooks", token=token, json={"notebook": sample_notebook("Demo lecture")})
+    assert r.status_code == 201, r.text
+    nb_id = r.json()["id"]
+    assert demo.api("POST", "/saturn/notebooks", token=demo.user_token("student"),
+                    json={"notebook": sample_notebook()}).status_code == 403
+    _, status = run_copy(demo, nb_id)
+    assert status["state"] == "ready", status
+    name = status["url"].split("/user/")[1].split("/")[0]
+    demo.stop_server(name)
+
+
+def test_the_demo_config_is_the_one_make_demo_runs():
+    makefile = (REPO / "Makefile").read_text()
+    assert "jupyterhub -f config/jupyterhub_config.py" in makefile
+    readme = (REPO / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme and "saturn-demo" in readme
+    # and the file is valid Python that JupyterHub can load
+    assert subprocess.run([sys.executable, "-m", "py_compile", str(REPO / "config" / "jupyterhub_config.py")]).returncode == 0
+    assert wait_for(lambda: True, timeout=1)
