@@ -91,7 +91,7 @@ class SaturnCuller(Application):
 
     @default("log_format")
     def _default_log_format(self):
-        return "[%(levelname)1.1s %(asctime)s.%(msecs).03d saturn-culler] %(message)s"
+        return "[%(levelname)1.1s %(asctime)s.%(msecs).03d saturn-culler %(process)d] %(message)s"
 
     @default("log_datefmt")
     def _default_log_datefmt(self):
