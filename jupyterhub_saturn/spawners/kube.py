@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+import time
 
+import aiohttp
 from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
 from traitlets import Bool, Float, Unicode
@@ -29,6 +32,10 @@ from .mixin import SaturnSpawnerMixin
 _DERIVED = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "extra_resource_limits",
             "extra_resource_guarantees", "node_selector", "tolerations", "volumes", "volume_mounts",
             "image", "environment", "storage_capacity", "storage_class", "storage_pvc_ensure")
+
+
+#: errors meaning "the apiserver did not answer" (restarting, unreachable), as opposed to an API refusal
+_UNREACHABLE = (aiohttp.ClientError, ConnectionError)
 
 
 def _merge_tolerations(base, extra) -> list:
@@ -129,7 +136,7 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         self.storage_class = disk.storage_class or base["storage_class"]
         if self.manage_home_volume:
             self.storage_pvc_ensure = True
-            if not any(v.get("persistentVolumeClaim", {}).get("claimName") == self.pvc_name for v in volumes):
+            if not self._home_volume_configured(volumes, mounts):
                 volumes.append({"name": "saturn-home", "persistentVolumeClaim": {"claimName": self.pvc_name}})
                 mounts.append({"name": "saturn-home", "mountPath": self.home_mount_path})
         self.volumes = volumes
@@ -141,6 +148,16 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         env.update({"SATURN_SIZE": size.key, "SATURN_GPU": gpu.key, "SATURN_DISK": disk.key,
                     "SATURN_IMAGE": image.key, "SATURN_DISK_LIMIT": str(disk.bytes)})
         self.environment = env
+
+    def _home_volume_configured(self, volumes, mounts) -> bool:
+        """True if the configured volumes already mount the user's claim, e.g. z2jh's ``singleuser.storage``
+        (``claimName: "{pvc_name}"``, a template KubeSpawner expands later), or something else is mounted at
+        ``home_mount_path`` (a second mount there would make the apiserver reject the pod)."""
+        for v in volumes:
+            claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
+            if isinstance(claim, str) and self._expand_user_properties(claim) == self.pvc_name:
+                return True
+        return any(m.get("mountPath", "").rstrip("/") == self.home_mount_path.rstrip("/") for m in mounts)
 
     async def load_user_options(self):
         """user_options were validated and applied by the profile mixin; nothing left for KubeSpawner to do."""
@@ -154,10 +171,14 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         if sel is None or not self.manage_home_volume:
             return
         try:
-            pvc = await self.api.read_namespaced_persistent_volume_claim(self.pvc_name, self.namespace)
+            pvc = await self._kube_call("read your disk", self.api.read_namespaced_persistent_volume_claim,
+                                        self.pvc_name, self.namespace)
         except ApiException as e:
             if e.status == 404:
-                return  # KubeSpawner creates it with the chosen size
+                # KubeSpawner creates it with the chosen size, unless its state says it exists already
+                # (e.g. an administrator deleted the claim): then it would wait forever for the claim
+                self._pvc_exists = False
+                return
             raise
         current = parse_size(pvc.spec.resources.requests["storage"], "pvc.spec.resources.requests.storage")
         wanted = sel.disk.bytes
@@ -168,53 +189,145 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
             return
         patch = {"spec": {"resources": {"requests": {"storage": kube_quantity(wanted)}}}}
         try:
-            await self.api.patch_namespaced_persistent_volume_claim(self.pvc_name, self.namespace, patch)
+            await self._kube_call("grow your disk", self.api.patch_namespaced_persistent_volume_claim,
+                                  self.pvc_name, self.namespace, patch)
         except ApiException as e:
-            reason = (e.body or e.reason or "").strip()
-            if isinstance(reason, bytes):
-                reason = reason.decode(errors="replace")
-            cls_name = pvc.spec.storage_class_name or "default"
+            detail = _api_message(e)
+            if "cannot patch" in detail:
+                why = ("the hub may not resize claims: its Role lacks 'patch' on persistentvolumeclaims "
+                       "(see helm-values/hub-rbac-saturn.yaml)")
+            elif "resize" in detail or "expansion" in detail:
+                why = f"its storage class {pvc.spec.storage_class_name or '(default)'!r} does not allow expansion"
+            else:
+                why = "the cluster refused the resize"
             raise SaturnError(
-                f"your disk is {format_size(current)} and cannot grow to {sel.disk.key}: the storage class "
-                f"{cls_name!r} does not allow expansion or the cluster refused it ({e.status}: {_short(reason)}). "
-                f"Choose a disk of {format_size(current)} or less, or ask an administrator",
+                f"your disk is {format_size(current)} and cannot grow to {sel.disk.key}: {why} "
+                f"({e.status}: {_short(detail)}). Choose a disk of {format_size(current)} or less, "
+                "or ask an administrator",
                 field="disk", status=409,
             ) from None
         self.log.info("Growing %s from %s to %s", self.pvc_name, format_size(current), sel.disk.key)
 
+    # ------------------------------------------------------------ talking to the apiserver
+
+    async def _kube_call(self, what: str, method, *args, **kwargs):
+        """One API call, retried while the apiserver does not answer (a restart takes seconds);
+        after ``k8s_api_request_retry_timeout`` a 503 with a plain reason. API refusals are raised as they are."""
+        deadline = time.monotonic() + self.k8s_api_request_retry_timeout
+        delay = 0.2
+        while True:
+            try:
+                return await asyncio.wait_for(method(*args, **kwargs), self.k8s_api_request_timeout)
+            except (*_UNREACHABLE, asyncio.TimeoutError) as e:
+                if time.monotonic() + delay > deadline:
+                    raise SaturnError(
+                        f"the Kubernetes API server did not answer for {int(self.k8s_api_request_retry_timeout)} s "
+                        f"when trying to {what} ({_short(repr(e), 160)}). Please try again in a minute",
+                        status=503,
+                    ) from None
+                self.log.warning("Kubernetes API unreachable trying to %s (%r); retrying in %.1f s", what, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _make_create_pvc_request(self, pvc, request_timeout):
+        # KubeSpawner retries timeouts only; a refused connection (apiserver restarting) is retried too
+        try:
+            return await super()._make_create_pvc_request(pvc, request_timeout)
+        except _UNREACHABLE as e:
+            self.log.warning("Kubernetes API unreachable creating PVC %s (%r); retrying", self.pvc_name, e)
+            return False
+
+    async def _make_create_pod_request(self, pod, request_timeout):
+        try:
+            return await super()._make_create_pod_request(pod, request_timeout)
+        except _UNREACHABLE as e:
+            self.log.warning("Kubernetes API unreachable creating pod %s (%r); retrying", self.pod_name, e)
+            return False
+
+    async def _revive_reflectors(self) -> None:
+        """KubeSpawner's shared watchers give up silently after ~50 s of API errors and are never replaced,
+        so every later spawn would time out: replace a watcher that has ended."""
+        kinds = [("pods", self._start_watching_pods)]
+        if self.events_enabled:
+            kinds.append(("events", self._start_watching_events))
+        for kind, restart in kinds:
+            reflector = type(self).reflectors.get(self._get_reflector_key(kind))
+            task = getattr(reflector, "watch_task", None)
+            if task is not None and task.done() and not getattr(reflector, "_stopping", False):
+                self.log.warning("The %s watcher had stopped (API errors); starting a new one", kind)
+                await restart(replace=True)
+
     # ------------------------------------------------------------ lifecycle
+
+    def _pod_events_text(self, n: int = 8) -> str:
+        return "; ".join(
+            f"{e.get('reason', '')}: {e.get('message', '')}" for e in (self.events or [])[-n:]
+        ) or "none"
 
     async def start(self):
         try:
             await self.ensure_disk_size()
+            await self._revive_reflectors()
         except SaturnError as err:
             raise http_error(err) from None
+        except _UNREACHABLE as e:
+            raise http_error(self._unreachable(e)) from None
         future = super().start()
         limit = max(5.0, self.start_timeout - 3)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout=limit)
-        except asyncio.TimeoutError:
-            future.cancel()
-            events = "; ".join(
-                f"{e.get('reason', '')}: {e.get('message', '')}" for e in (self.events or [])[-8:]
-            ) or "none"
-            raise TimeoutError(
-                f"server pod {self.namespace}/{self.pod_name} did not become ready in {int(limit)} s. "
-                f"Pod events: {events}"
-            ) from None
+        except Exception as e:
+            if not future.done():  # our limit: the pod did not become ready in time
+                future.cancel()
+                raise TimeoutError(
+                    f"server pod {self.namespace}/{self.pod_name} did not become ready in {int(limit)} s. "
+                    f"Pod events: {self._pod_events_text()}"
+                ) from None
+            if isinstance(e, _UNREACHABLE):
+                raise http_error(self._unreachable(e)) from None
+            if isinstance(e, TimeoutError):  # KubeSpawner gave up creating the pod or PVC
+                raise TimeoutError(
+                    f"{e} The Kubernetes API server did not accept the request in time; please try again "
+                    f"in a minute. Pod events: {self._pod_events_text()}"
+                ) from None
+            raise
+
+    def _unreachable(self, e: Exception) -> SaturnError:
+        return SaturnError(
+            f"the Kubernetes API server could not be reached while starting your server ({_short(repr(e), 160)}). "
+            "Please try again in a minute", status=503,
+        )
 
     async def progress(self):
-        """KubeSpawner's pod-event progress, with a plain-language message when no node fits a GPU."""
-        sel = self.saturn_selection
+        """KubeSpawner's pod-event progress, with a plain-language message when no node can take the GPU."""
         async for event in super().progress():
-            message = event.get("message", "")
-            if sel is not None and sel.gpu.count and f"Insufficient {sel.gpu.resource}" in message:
-                event = dict(event)
-                event["message"] = (
-                    f"No node can fit {sel.gpu.display_name} right now (all such GPUs are busy or no node has "
-                    f"them); the server will start when one frees up, or pick another GPU. [{message}]"
-                )
+            plain = self.gpu_scheduling_message(event.get("message", ""))
+            if plain:
+                event = dict(event, message=plain)
             yield event
+
+    def gpu_scheduling_message(self, message: str) -> str | None:
+        """A plain message for a scheduling failure caused by the chosen GPU, else None."""
+        sel = self.saturn_selection
+        if sel is None or not sel.gpu.count:
+            return None
+        if f"Insufficient {sel.gpu.resource}" in message:
+            why = f"every node that has {sel.gpu.display_name} is busy, or no node has that many GPUs free"
+        elif "didn't match Pod's node affinity/selector" in message and sel.gpu.node_selector:
+            why = f"no node with {sel.gpu.display_name} is available"
+        else:
+            return None
+        return (f"No node can run {sel.gpu.display_name} right now: {why}. Your server starts when one frees "
+                f"up or a node is added; or stop and choose another GPU. [{message}]")
+
+
+def _api_message(e: ApiException) -> str:
+    """The apiserver's own message from an ApiException (its body is a JSON Status)."""
+    body = e.body.decode(errors="replace") if isinstance(e.body, bytes) else (e.body or "")
+    try:
+        return str(json.loads(body).get("message") or body)
+    except (ValueError, AttributeError):
+        return body or str(e.reason or "")
 
 
 def _short(text: str, n: int = 240) -> str:
