@@ -8,7 +8,6 @@ validated base64 images with integer sizes, and attachment names of a fixed shap
 
 from __future__ import annotations
 
-import copy
 import re
 
 import nbformat
@@ -31,6 +30,57 @@ _CELL_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BASE64_RE = re.compile(r"[A-Za-z0-9+/=\s]*")
 _EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/svg+xml": ".svg"}
 MAX_IMAGE_DIM = 20000
+#: Markup (Markdown cells, HTML/Markdown outputs) costs ~10 s/MB to render and sanitize in
+#: pure Python. One item above MAX_RICH_ITEM, or anything past a notebook-wide RICH_BUDGET,
+#: is shown as plain text instead (outputs fall back to text/plain or a notice), which
+#: bounds the worst-case render time of a maximum-size notebook.
+MAX_RICH_ITEM = 1024 * 1024
+RICH_BUDGET = 2 * 1024 * 1024
+RICH_TYPES = ("text/html", "text/markdown")
+#: Plain text (streams, text/plain, tracebacks) is cheaper (~2 s/MB when full of ``<&>``) and
+#: is cut, with a notice, past MAX_TEXT_ITEM per output or TEXT_BUDGET per notebook.
+MAX_TEXT_ITEM = 512 * 1024
+TEXT_BUDGET = 4 * 1024 * 1024
+
+
+class _Budget:
+    """How much more of one kind of content this page may carry."""
+
+    def __init__(self, total: int, item_max: int):
+        self.left = total
+        self.item_max = item_max
+
+    def take(self, size: int) -> bool:
+        if size > self.item_max or size > self.left:
+            return False
+        self.left -= size
+        return True
+
+    def clip(self, text: str) -> str:
+        keep = min(len(text), self.item_max, self.left)
+        self.left -= keep
+        if keep == len(text):
+            return text
+        return text[:keep] + f"\n[… {len(text) - keep} more characters not shown; download the notebook to see them]"
+
+
+#: Every cell and output costs ~1-2 ms of templating and cleaning; past this many, the
+#: rest of the notebook is summarised by a notice.
+MAX_ITEMS = 4000
+
+
+class _Budgets:
+    def __init__(self):
+        self.rich = _Budget(RICH_BUDGET, MAX_RICH_ITEM)
+        self.text = _Budget(TEXT_BUDGET, MAX_TEXT_ITEM)
+        self.items = MAX_ITEMS
+
+
+def _as_text_block(source: str) -> str:
+    """Markdown that shows ``source`` verbatim (a fence longer than any backtick run in it)."""
+    longest = max((len(m) for m in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{source}\n{fence}"
 
 
 def _lexer_name(value) -> str | None:
@@ -104,10 +154,11 @@ def _clean_output_metadata(meta, kept_types) -> dict:
     return out
 
 
-def _clean_bundle(data) -> dict:
-    out = {}
+def _clean_bundle(data, clean_outputs: bool, budget: _Budgets) -> dict:
+    out: dict = {}
     if not isinstance(data, dict):
         return out
+    too_big = []
     if "text/vnd.mermaid" in data and "text/plain" not in data:
         data = dict(data, **{"text/plain": data["text/vnd.mermaid"]})
     for mime in SAFE_OUTPUT_TYPES:
@@ -116,37 +167,61 @@ def _clean_bundle(data) -> dict:
             value = "".join(value)
         if not isinstance(value, str):
             continue
-        if mime in BASE64_TYPES and not _BASE64_RE.fullmatch(value):
+        if mime in BASE64_TYPES:
+            if not _BASE64_RE.fullmatch(value):
+                continue
+            value = "".join(value.split())
+        if mime in RICH_TYPES and not budget.rich.take(len(value)):
+            too_big.append(f"{mime} output of {len(value) / 1e6:.1f} MB")
             continue
-        if mime == "text/html":
+        if mime in ("text/plain", "text/latex"):
+            value = budget.text.clip(value)
+        if mime == "text/html" and clean_outputs:
             value = clean_html(value)
         out[mime] = value
+    if too_big and not out:
+        out["text/plain"] = f"[{', '.join(too_big)} is too much for this page; download the notebook to see it]"
     return out
 
 
-def _clean_output(output) -> dict | None:
+def _clean_output(output, clean_outputs: bool, budget: _Budgets) -> dict | None:
     kind = output.get("output_type")
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
         text = output.get("text", "")
-        return nbformat.v4.new_output("stream", name=name, text="".join(text) if isinstance(text, list) else str(text))
+        text = budget.text.clip("".join(text) if isinstance(text, list) else str(text))
+        return {"output_type": "stream", "name": name, "text": text}
     if kind == "error":
         tb = output.get("traceback", [])
-        return nbformat.v4.new_output(
-            "error", ename=str(output.get("ename", "")), evalue=str(output.get("evalue", "")),
-            traceback=[str(line) for line in tb] if isinstance(tb, list) else [],
-        )
+        tb = budget.text.clip("\n".join(str(line) for line in tb) if isinstance(tb, list) else "")
+        return {"output_type": "error", "ename": budget.text.clip(str(output.get("ename", ""))),
+                "evalue": budget.text.clip(str(output.get("evalue", ""))), "traceback": tb.split("\n")}
     if kind in ("display_data", "execute_result"):
-        data = _clean_bundle(output.get("data"))
+        data = _clean_bundle(output.get("data"), clean_outputs, budget)
         if not data:
             return None
         meta = _clean_output_metadata(output.get("metadata"), data)
         if kind == "execute_result":
             count = output.get("execution_count")
-            return nbformat.v4.new_output(kind, data=data, metadata=meta,
-                                          execution_count=count if type(count) is int else None)
-        return nbformat.v4.new_output(kind, data=data, metadata=meta)
+            return {"output_type": kind, "data": data, "metadata": meta,
+                    "execution_count": count if type(count) is int else None}
+        return {"output_type": kind, "data": data, "metadata": meta}
     return None
+
+
+def _clean_outputs(outputs: list, clean_outputs: bool, budget: _Budgets) -> list:
+    out = []
+    for i, output in enumerate(outputs):
+        budget.items -= 1
+        if budget.items < 0:
+            out.append({"output_type": "stream", "name": "stdout",
+                        "text": f"[{len(outputs) - i} more outputs not shown; download the notebook to see them]"})
+            break
+        if isinstance(output, dict):
+            cleaned = _clean_output(output, clean_outputs, budget)
+            if cleaned:
+                out.append(cleaned)
+    return out
 
 
 def _clean_attachments(cell, source: str) -> tuple[dict, str]:
@@ -177,39 +252,77 @@ def _cell_metadata(meta) -> dict:
     return out
 
 
+def _cell(kind: str, source: str, meta: dict, **extra) -> dict:
+    return {"cell_type": kind, "source": source, "metadata": meta, **extra}
+
+
+def _unique_ids(cells: list) -> None:
+    seen: set[str] = set()
+    for i, cell in enumerate(cells):
+        n = 0
+        while cell["id"] in seen:
+            n += 1
+            cell["id"] = f"cell-{i}-{n}"
+        seen.add(cell["id"])
+
+
+def _raw_cell(cell, source: str, meta: dict, budget: _Budgets):
+    """Raw cells keep a known mimetype; untyped/HTML ones render as HTML, so they use the budget."""
+    cell_meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    raw_type = cell_meta.get("raw_mimetype") or cell_meta.get("format") or ""
+    raw_type = raw_type.lower() if isinstance(raw_type, str) else "application/octet-stream"
+    if raw_type and raw_type not in RAW_MIMETYPES:
+        raw_type = "application/octet-stream"  # shown by no exporter, as before
+    if raw_type in ("", "text/html") and not budget.rich.take(len(source)):
+        return _cell("markdown", _as_text_block(source), meta)
+    if raw_type:
+        meta["raw_mimetype"] = raw_type
+    return _cell("raw", source, meta)
+
+
 def _source(cell) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
 
 
-def neutralize(nb, *, title: str) -> nbformat.NotebookNode:
-    """A rebuilt, inert copy of ``nb`` for rendering; ``title`` becomes its only title."""
-    nb = copy.deepcopy(nb)
-    safe = nbformat.v4.new_notebook(metadata=_notebook_metadata(nb.get("metadata") or {}, title))
-    for cell in nb.get("cells", []):
+def neutralize(nb, *, title: str, clean_outputs: bool = True) -> nbformat.NotebookNode:
+    """A rebuilt, inert copy of ``nb`` for rendering; ``title`` becomes its only title.
+
+    ``nb`` itself is never modified (the copy is built from new dicts and immutable strings).
+
+    ``clean_outputs=False`` leaves ``text/html`` outputs to the renderer's own cleaning pass
+    (the HTML report cleans them in the template; other exporters need them clean here).
+    """
+    budget = _Budgets()
+    cells = []
+    all_cells = nb.get("cells", [])
+    for n, cell in enumerate(all_cells):
+        budget.items -= 1
+        if budget.items < 0:
+            cells.append(_cell("markdown", f"*[{len(all_cells) - n} more cells not shown on this page; "
+                                           "download the notebook to see them]*", {}, id="saturn-truncated"))
+            break
         kind = cell.get("cell_type")
         source = _source(cell)
         meta = _cell_metadata(cell.get("metadata"))
         if kind == "code":
-            outputs = [o for o in (_clean_output(x) for x in cell.get("outputs", []) if isinstance(x, dict)) if o]
+            outputs = _clean_outputs(cell.get("outputs") or [], clean_outputs, budget)
             count = cell.get("execution_count")
-            new = nbformat.v4.new_code_cell(source=source, metadata=meta, outputs=outputs,
-                                            execution_count=count if type(count) is int else None)
+            new = _cell("code", source, meta, outputs=outputs, execution_count=count if type(count) is int else None)
         elif kind == "markdown":
             attachments, source = _clean_attachments(cell, source)
-            new = nbformat.v4.new_markdown_cell(source=source, metadata=meta)
+            if not budget.rich.take(len(source)):
+                source, attachments = _as_text_block(budget.text.clip(source)), {}
+            new = _cell("markdown", source, meta)
             if attachments:
                 new["attachments"] = attachments
         elif kind == "raw":
-            cell_meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-            raw_type = cell_meta.get("raw_mimetype") or cell_meta.get("format")
-            if isinstance(raw_type, str) and raw_type.lower() in RAW_MIMETYPES:
-                meta["raw_mimetype"] = raw_type.lower()
-            new = nbformat.v4.new_raw_cell(source=source, metadata=meta)
+            new = _raw_cell(cell, source, meta, budget)
         else:
             continue
         cell_id = cell.get("id")
-        if isinstance(cell_id, str) and _CELL_ID_RE.fullmatch(cell_id):
-            new["id"] = cell_id
-        safe.cells.append(new)
-    return safe
+        new["id"] = cell_id if isinstance(cell_id, str) and _CELL_ID_RE.fullmatch(cell_id) else f"cell-{len(cells)}"
+        cells.append(new)
+    _unique_ids(cells)
+    metadata = _notebook_metadata(nb.get("metadata") or {}, title)
+    return nbformat.from_dict({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells})

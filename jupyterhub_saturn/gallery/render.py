@@ -19,12 +19,15 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+from html import escape
 
 from jinja2 import pass_context
-from nbconvert import HTMLExporter, MarkdownExporter, PythonExporter
+from nbconvert import HTMLExporter, MarkdownExporter, PythonExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets.config import Config
 
+from .codeblocks import CodeBlocks
 from .errors import InvalidNotebook
 from .neutralize import neutralize
 from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
@@ -70,6 +73,9 @@ DOWNLOAD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+#: Characters of code per page that get syntax colouring; the rest is shown plain.
+HIGHLIGHT_BUDGET = 1024 * 1024
 
 _REPORT_TEMPLATE = """\
 {%- extends 'index.html.j2' -%}
@@ -134,6 +140,39 @@ def _markdown2html(context, source: str) -> str:
     return MarkdownWithMath(renderer=renderer).render(source)
 
 
+class _Placeholder(str):
+    """Stands in for a code block held by :class:`~.codeblocks.CodeBlocks`."""
+
+
+def _template_clean(html) -> str:
+    """The template's ``clean_html`` filter: every fragment is cleaned, except placeholders."""
+    return str(html) if type(html) is _Placeholder else clean_html(html)
+
+
+class _ReportExporter(HTMLExporter):
+    """``HTMLExporter`` minus its BeautifulSoup post-pass (adding alt text and tabindex),
+    which costs ~4 s per MB of markup; our final cleaning pass adds ``alt`` itself."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        info = nb.metadata.get("language_info", {})
+        lexer = info.get("pygments_lexer") or info.get("name")  # validated by neutralize()
+        highlight = Highlight2HTML(pygments_lexer=lexer, parent=self)
+        blocks: CodeBlocks = (resources or {})["saturn_code_blocks"]
+        budget = [HIGHLIGHT_BUDGET]
+
+        def highlight_code(source, *args, **kwargs):
+            if len(source) <= budget[0]:
+                budget[0] -= len(source)
+                html = highlight(source, *args, **kwargs)
+            else:  # past the budget: same shape, no colours (pygments costs ~10 s/MB)
+                html = f'<div class="highlight hl-text"><pre>{escape(source, quote=False)}</pre></div>'
+            placeholder = blocks.hold(html)
+            return html if placeholder is None else _Placeholder(placeholder)
+
+        self.register_filter("highlight_code", highlight_code)
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+
 _local = threading.local()
 
 
@@ -142,11 +181,11 @@ def _exporter(kind: str):
     cache = _local.__dict__.setdefault("exporters", {})
     if kind not in cache:
         if kind == "html":
-            cache[kind] = HTMLExporter(
+            cache[kind] = _ReportExporter(
                 template_name="lab", raw_template=_REPORT_TEMPLATE, theme="light",
                 sanitize_html=True, embed_images=False, skip_svg_encoding=False,
                 exclude_input_prompt=True, exclude_output_prompt=True,
-                filters={"clean_html": clean_html, "markdown2html": _markdown2html},
+                filters={"clean_html": _template_clean, "markdown2html": _markdown2html},
             )
         elif kind == "markdown":
             cache[kind] = MarkdownExporter(
@@ -176,22 +215,28 @@ def to_html(notebook, *, title: str | None = None, max_bytes: int = DEFAULT_MAX_
     """A self-contained, script-free HTML report of ``notebook`` (bytes, text or dict)."""
     nb, _ = _load(notebook, max_bytes)
     page_title = derive_title(nb, title=title)
-    safe = neutralize(nb, title=page_title)
+    safe = neutralize(nb, title=page_title, clean_outputs=False)  # the template's clean_html does it
     token = secrets.token_hex(16)
     begin, end = f"<!--saturn-body-{token}-->", f"<!--/saturn-body-{token}-->"
+    blocks = CodeBlocks(token)
     resources = {"metadata": {"name": page_title}, "saturn_begin": begin, "saturn_end": end,
-                 "saturn_meta_csp": META_CSP}
+                 "saturn_meta_csp": META_CSP, "saturn_code_blocks": blocks}
     try:
         html, _ = _exporter("html").from_notebook_node(safe, resources=resources)
     except RecursionError:
         raise RenderFailed("the notebook is nested too deeply to render", field="notebook") from None
     head, body, tail = _split(html, begin, end)
-    page = head + clean_html(body) + tail
-    problems = audit(page)
+    body = clean_html(body)
+    problems = audit(head + body + tail)  # code blocks are still placeholders: inert by shape
     if problems:
         log.error("refusing to serve rendered notebook %r: %s", page_title, problems[:5])
         raise RenderFailed("the notebook could not be rendered safely", field="notebook")
-    return page
+    try:
+        body = blocks.restore(body)
+    except ValueError:
+        raise RenderFailed("the notebook could not be rendered safely (code blocks were altered)",
+                           field="notebook") from None
+    return head + body + tail
 
 
 def to_markdown(notebook, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:

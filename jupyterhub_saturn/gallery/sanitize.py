@@ -20,6 +20,8 @@ import tinycss2
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
 from bleach.html5lib_shim import Filter
 
+from .html5fast import make_linear
+
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "acronym", "b", "bdi", "bdo", "blockquote", "br", "caption", "cite", "code", "col",
     "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure",
@@ -129,11 +131,13 @@ def _css_value_ok(tokens) -> bool:
     return "\\" not in text and "<" not in text and len(text) <= 500
 
 
-class _LinkTargets(Filter):
-    """Absolute links open in a new browsing context without referrer or opener."""
+class _Finishing(Filter):
+    """Absolute links open in a new browsing context without referrer or opener; images get alt text."""
 
     def __iter__(self):
         for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
+                token["data"].setdefault((None, "alt"), "")
             if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "a":
                 attrs = token["data"]
                 href = attrs.get((None, "href"))
@@ -153,8 +157,9 @@ _cleaner = bleach.Cleaner(
     strip=True,
     strip_comments=True,
     css_sanitizer=StrictCSSSanitizer(),
-    filters=[_LinkTargets],
+    filters=[_Finishing],
 )
+make_linear(_cleaner)
 
 
 def clean_html(html) -> str:

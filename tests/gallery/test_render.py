@@ -152,7 +152,7 @@ def test_page_carries_meta_csp_as_second_line():
 def test_fails_closed_when_a_layer_is_broken(monkeypatch):
     """If cleaning were skipped, the audit refuses to return the page instead of leaking it."""
     monkeypatch.setattr(render, "clean_html", lambda html: str(html))
-    monkeypatch.setattr(render, "neutralize", lambda nb, *, title: nb)
+    monkeypatch.setattr(render, "neutralize", lambda nb, **kw: nb)
     monkeypatch.setattr(render, "_exporter", _unsafe_exporter)
     with pytest.raises(RenderFailed) as err:
         to_html(HOSTILE["html_output_script"])
@@ -228,7 +228,7 @@ def _notebooks(draw):
                                          metadata={"width": draw(_texts), "filenames": {mime: draw(_texts)}})
             cell = nbformat.v4.new_code_cell(src, outputs=[out, nbformat.v4.new_output(
                 "stream", name="stdout", text=draw(_texts))], execution_count=1)
-            cell.metadata["tags"] = [draw(_texts)]
+            cell.metadata["tags"] = [draw(_texts).replace(",", "") or "t"]
         cell["id"] = f"c{i}"
         cells.append(cell)
     nb = nbformat.v4.new_notebook(cells=cells, metadata={
@@ -248,3 +248,103 @@ def test_svg_output_stays_an_image():
     srcs = [i["src"] for i in BeautifulSoup(html, "html.parser").find_all("img") if i.get("src")]
     svg = [base64.b64decode(s.split(",", 1)[1]).decode() for s in srcs if s.startswith("data:image/svg+xml")]
     assert svg  # rendered only as <img src=data:...>, where SVG script never runs
+
+
+# ------------------------------------------------------------- budget and fuzz
+def test_oversized_markup_degrades_to_text_not_to_minutes():
+    from jupyterhub_saturn.gallery.neutralize import MAX_RICH_ITEM
+
+    huge_md = "<b>bold</b> *md* line\n\n" * (MAX_RICH_ITEM // 20)
+    huge_html = "<table>" + "<tr><td>cell</td></tr>" * (MAX_RICH_ITEM // 20) + "</table>"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Big"),
+        nbformat.v4.new_markdown_cell(huge_md),
+        nbformat.v4.new_code_cell("df", outputs=[nbformat.v4.new_output("display_data", data={"text/html": huge_html})]),
+        nbformat.v4.new_code_cell("df", outputs=[nbformat.v4.new_output(
+            "display_data", data={"text/html": huge_html, "text/plain": "plain fallback"})]),
+    ])
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    html = to_html(json.loads(json.dumps(nb)))
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find("h1").get_text().startswith("Big")
+    assert soup.find("b") is None  # the huge markdown is shown verbatim, not rendered
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "text/html output of" in html and "download the notebook" in html
+    assert "plain fallback" in html
+    assert inert_problems(html) == []
+
+
+def _set_path(doc, path, value):
+    target = doc
+    for key in path[:-1]:
+        ok = (isinstance(target, dict) and key in target) or (
+            isinstance(target, list) and isinstance(key, int) and key < len(target))
+        if not ok:
+            return
+        target = target[key]
+    if isinstance(target, dict):
+        target[path[-1]] = value
+    elif isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target):
+        target[path[-1]] = value
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 10**6) | st.text(max_size=12) | _hostile_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["image/png", "text/html", "width", "height", "tags", "name", "pygments_lexer", "x",
+                         "text/plain", "image/svg+xml", "filenames", "raw_mimetype", "application/json"]),
+        children, max_size=3),
+    max_leaves=12,
+)
+_paths = st.sampled_from([
+    ("metadata", "language_info"), ("metadata", "kernelspec"), ("metadata", "widgets"), ("metadata", "title"),
+    ("cells", 0, "attachments"), ("cells", 0, "metadata"), ("cells", 1, "metadata"), ("cells", 2, "metadata"),
+    ("cells", 1, "outputs", 0, "data"), ("cells", 1, "outputs", 0, "metadata"), ("cells", 1, "outputs", 1),
+    ("cells", 1, "outputs", 0, "data", "image/png"), ("cells", 1, "outputs", 0, "metadata", "image/png"),
+    ("cells", 0, "attachments", "a.png"), ("cells", 1, "execution_count"), ("cells", 2, "source"),
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_paths, _json), min_size=1, max_size=4))
+def test_fuzz_any_valid_notebook_renders_inert_or_fails_clearly(mutations):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("![a](attachment:a.png) x"),
+        nbformat.v4.new_code_cell("1", execution_count=1, outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": PNG_B64}),
+            nbformat.v4.new_output("stream", name="stdout", text="out")]),
+        nbformat.v4.new_raw_cell("<b>raw</b>"),
+    ])
+    nb.cells[0]["attachments"] = {"a.png": {"image/png": PNG_B64}}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    nb = json.loads(json.dumps(nb))
+    for path, value in mutations:
+        _set_path(nb, path, value)
+    for exporter in (to_html, to_markdown, to_python):
+        try:
+            out = exporter(nb)
+        except SaturnError as err:
+            assert err.status in (400, 422) and err.text
+            return
+        if exporter is to_html:
+            assert inert_problems(out) == []
+
+
+def test_code_is_highlighted_then_plain_past_the_budget():
+    from jupyterhub_saturn.gallery.render import HIGHLIGHT_BUDGET
+
+    small = "def f(x):\n    return x  # <b>not bold</b>\n"
+    big = "value = 1  # line\n" * (HIGHLIGHT_BUDGET // 18 + 10)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(small), nbformat.v4.new_code_cell(big)])
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    html = to_html(json.loads(json.dumps(nb)))
+    soup = BeautifulSoup(html, "html.parser")
+    blocks = soup.find_all("div", class_="highlight")
+    assert len(blocks) == 2
+    assert blocks[0].find("span", class_="k") is not None  # 'def' coloured as a keyword
+    assert "<b>not bold</b>" in blocks[0].get_text()
+    assert blocks[1].find("span", class_="k") is None and blocks[1].get_text().count("value = 1") == big.count("value")
+    assert inert_problems(html) == []

@@ -1,0 +1,120 @@
+"""kill -9 in the middle of publishing leaves every record readable: the old version or the new one.
+
+A forked child publishes and republishes multi-megabyte notebooks in a loop, logging
+"begin"/"done" for each operation; the test SIGKILLs it after a random delay, reopens the
+store from disk, and checks every record (checksum, nbformat validity, metadata matching
+content) and that each id holds exactly its last committed or its in-flight version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+
+import nbformat
+
+from jupyterhub_saturn.gallery.store import NotebookStore
+
+ROUNDS = 10
+
+
+def _notebook(seq: int, size: int) -> dict:
+    nb = nbformat.v4.new_notebook(metadata={"crash_test": {"seq": seq}})
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# Crash {seq}"),
+                nbformat.v4.new_code_cell("print(big)", execution_count=1, outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text=f"{seq}:" + "x" * size)])]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    return json.loads(json.dumps(nb))
+
+
+def _child(root, log_path, known_ids, first_seq, seed):  # pragma: no cover - runs in the fork
+    rng = random.Random(seed)
+    fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    store = NotebookStore(root)
+    ids = list(known_ids)
+    seq = first_seq
+    while True:
+        seq += 1
+        nb = _notebook(seq, rng.randint(1, 5) * 1024 * 1024)
+        if ids and rng.random() < 0.7:
+            target = rng.choice(ids)
+            os.write(fd, f"B {target} {seq}\n".encode())
+            store.publish(nb, author="crash", id=target, description=f"seq {seq}")
+        else:
+            os.write(fd, f"B - {seq}\n".encode())
+            target = store.publish(nb, author="crash", description=f"seq {seq}").id
+            ids.append(target)
+        os.write(fd, f"D {target} {seq}\n".encode())
+
+
+def _parse_log(path):
+    done: dict[str, int] = {}
+    inflight = None  # (id or "-", seq)
+    for line in path.read_text().splitlines():
+        kind, target, seq = line.split()
+        if kind == "B":
+            inflight = (target, int(seq))
+        else:
+            done[target] = int(seq)
+            inflight = None
+    return done, inflight
+
+
+def _check_store(root, done, inflight):
+    store = NotebookStore(root)
+    records = {r.id: r for r in store.list()}
+    for nb_id, record in records.items():
+        rec, data = store.read(nb_id)  # verifies the sha256 of the version file
+        nb = nbformat.reads(data.decode(), as_version=4)
+        nbformat.validate(nb)
+        seq = nb.metadata["crash_test"]["seq"]
+        assert rec.description == f"seq {seq}" and rec.title == f"Crash {seq}", (nb_id, rec)
+        assert nb.cells[1].outputs[0].text.startswith(f"{seq}:")
+        allowed = set()
+        if nb_id in done:
+            allowed.add(done[nb_id])
+        if inflight and inflight[0] in (nb_id, "-"):
+            allowed.add(inflight[1])
+        assert seq in allowed, f"{nb_id} holds seq {seq}, expected one of {allowed}"
+    for nb_id in done:
+        assert nb_id in records, f"committed notebook {nb_id} vanished"
+    return list(records)
+
+
+def test_kill_9_mid_publish_leaves_old_or_new(tmp_path):
+    root = tmp_path / "gallery"
+    log = tmp_path / "ops.log"
+    NotebookStore(root)
+    rng = random.Random()
+    known: list[str] = []
+    seq = 0
+    killed_mid_operation = 0
+    for round_no in range(ROUNDS):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            try:
+                _child(root, log, known, seq, rng.random())
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0.3, 1.5))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        done, inflight = _parse_log(log)
+        killed_mid_operation += inflight is not None
+        known = _check_store(root, done, inflight)
+        seq = max([seq, *done.values(), inflight[1] if inflight else 0])
+        if inflight:
+            # settle what the in-flight operation became, so the next round's log is exact
+            store = NotebookStore(root)
+            for record in store.list():
+                data = json.loads(store.read_notebook(record.id))
+                with open(log, "a") as f:
+                    f.write(f"D {record.id} {data['metadata']['crash_test']['seq']}\n")
+    assert len(known) >= 2
+    # the kills must actually have landed inside publish operations most of the time
+    assert killed_mid_operation >= ROUNDS // 2, killed_mid_operation
