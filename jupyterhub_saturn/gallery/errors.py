@@ -35,6 +35,12 @@ class NotAuthor(SaturnError):
     status = 403
 
 
+class RenderFailed(InvalidNotebook):
+    """The notebook could not be turned into provably safe HTML (HTTP 422); nothing unsafe is returned."""
+
+    status = 422
+
+
 class UnknownFormat(SaturnError):
     """An export format that does not exist was asked for (HTTP 400)."""
 

@@ -8,7 +8,13 @@ The HTML is built in three layers, each sufficient against the known nbconvert X
    its ``clean_html`` filter, and every JavaScript-emitting block (require.js, MathJax,
    Mermaid, widgets, ``application/javascript``) replaced by nothing;
 3. the whole rendered body is cleaned once more, and :func:`~.sanitize.audit` (a second,
-   independent parser) must find nothing executable, or rendering fails closed.
+   independent parser) must find nothing executable, or rendering fails closed. Only
+   syntax-highlighted code skips this pass, and only once :mod:`.codeblocks` has proven the
+   block inert by its shape (div/pre/span with class names, and text).
+
+Rendering cost is bounded by budgets in :mod:`.neutralize` (markup, text, cells/outputs) and
+:data:`HIGHLIGHT_BUDGET`; it is CPU-bound pure Python, so callers on an event loop should run
+it in a worker (ideally a process).
 
 The page needs no JavaScript, so the recommended header :data:`RENDERED_CSP` forbids it
 outright (``script-src 'none'`` and a ``sandbox`` without ``allow-scripts``).
@@ -28,7 +34,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets.config import Config
 
 from .codeblocks import CodeBlocks
-from .errors import InvalidNotebook
+from .errors import RenderFailed
 from .neutralize import neutralize
 from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
 from .sanitize import audit, clean_html
@@ -115,12 +121,6 @@ _MARKDOWN_TEMPLATE = """\
 ![svg](data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 }})
 {%- endblock data_svg -%}
 """
-
-
-class RenderFailed(InvalidNotebook):
-    """The notebook could not be turned into safe HTML (HTTP 422); nothing unsafe is returned."""
-
-    status = 422
 
 
 class _ReportMarkdown(IPythonRenderer):

@@ -26,7 +26,7 @@ _pieces = st.sampled_from([
 ])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(_pieces, max_size=40).map("".join))
 def test_same_output_as_stock_bleach(html):
     assert sanitize._cleaner.walker.__name__ == "LinearWalker"

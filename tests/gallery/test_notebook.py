@@ -141,7 +141,7 @@ def _valid_base():
     return _nb(nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("1"))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_fuzz_bytes_only_raise_saturn_errors(data):
     try:
@@ -152,7 +152,7 @@ def test_fuzz_bytes_only_raise_saturn_errors(data):
         pytest.fail(f"{type(err).__name__}: {err}")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json)
 def test_fuzz_json_values_only_raise_saturn_errors(value):
     try:

@@ -236,7 +236,7 @@ def _notebooks(draw):
     return json.loads(json.dumps(nb))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_notebooks())
 def test_random_hostile_notebooks_render_inert(nb):
     html = to_html(nb)
@@ -306,7 +306,7 @@ _paths = st.sampled_from([
 ])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_paths, _json), min_size=1, max_size=4))
 def test_fuzz_any_valid_notebook_renders_inert_or_fails_clearly(mutations):
     nb = nbformat.v4.new_notebook(cells=[
