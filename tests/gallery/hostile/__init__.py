@@ -117,7 +117,7 @@ def _build() -> dict[str, dict]:
     ])
     c["image_size_injection"] = _nb("image_size_injection", [
         _code([new_output("display_data", data={"image/png": PNG_B64, "text/plain": "<Figure>"},
-                          metadata={"image/png": {"width": f'1" onload="{P}', "height": f"1 onerror={P}"},
+                          metadata={"image/png": {"width": f'1" onload="{P}', "height": f"1 onload={P}"},
                                     "width": f"1 onload={P}"}),
                new_output("display_data", data={"image/jpeg": PNG_B64},
                           metadata={"width": f"1 onerror={P}", "height": f'1" onerror="{P}',
