@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from traitlets import Any, Bool, Dict, Int, List, Unicode, Union
+from traitlets import Bool, Dict, Int, List, Unicode, Union
 from traitlets.config import LoggingConfigurable
 
 from .errors import ConfigError
@@ -81,41 +81,36 @@ class Saturn(LoggingConfigurable):
         help="""Limits on anonymous "Run this copy" launches: max_throwaway_servers, max_per_notebook, rate,
         trusted_proxies (see jupyterhub_saturn.policy.launch_limits).""",
     )
-    _catalog = Any(None)
-    _shutoff = Any(None)
-    _launch_limits = Any(None)
+    def _parsed(self, kind: str, build, *data):
+        """Parse once per distinct config value (per process), whatever the number of instances."""
+        key = _cache_key(kind, *data)
+        if key not in _CACHE:
+            _CACHE[key] = build()
+        return _CACHE[key]
 
     @property
     def catalog(self) -> Catalog:
         """The parsed catalog; raises :class:`~jupyterhub_saturn.errors.ConfigError` on a mistake."""
-        if self._catalog is None:
-            key = _cache_key("catalog", self.sizes, self.gpus, self.disks, self.images, self.defaults)
-            if key not in _CACHE:
-                _CACHE[key] = parse_catalog(
-                    sizes=self.sizes, gpus=self.gpus, disks=self.disks, images=self.images, defaults=self.defaults
-                )
-            self._catalog = _CACHE[key]
-        return self._catalog
+        return self._parsed(
+            "catalog",
+            lambda: parse_catalog(sizes=self.sizes, gpus=self.gpus, disks=self.disks, images=self.images,
+                                  defaults=self.defaults),
+            self.sizes, self.gpus, self.disks, self.images, self.defaults,
+        )
 
     @property
     def shutoff_policy(self) -> ShutoffPolicy:
         """The parsed auto-shutoff policy (``c.Saturn.auto_shutoff``)."""
-        if self._shutoff is None:
-            key = _cache_key("shutoff", self.auto_shutoff)
-            if key not in _CACHE:
-                _CACHE[key] = ShutoffPolicy.from_config(self.auto_shutoff, "Saturn.auto_shutoff")
-            self._shutoff = _CACHE[key]
-        return self._shutoff
+        return self._parsed(
+            "shutoff", lambda: ShutoffPolicy.from_config(self.auto_shutoff, "Saturn.auto_shutoff"), self.auto_shutoff
+        )
 
     @property
     def parsed_launch_limits(self) -> LaunchLimits:
         """The parsed limits on anonymous launches (``c.Saturn.launch_limits``)."""
-        if self._launch_limits is None:
-            key = _cache_key("launch", self.launch_limits)
-            if key not in _CACHE:
-                _CACHE[key] = LaunchLimits.from_config(self.launch_limits, "Saturn.launch_limits")
-            self._launch_limits = _CACHE[key]
-        return self._launch_limits
+        return self._parsed(
+            "launch", lambda: LaunchLimits.from_config(self.launch_limits, "Saturn.launch_limits"), self.launch_limits
+        )
 
     def validate(self) -> None:
         """Parse everything now (start-up); raises ConfigError naming the key path."""

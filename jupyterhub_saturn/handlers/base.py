@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers.base import BaseHandler
 
@@ -17,11 +20,19 @@ class SaturnContext:
         self.gate, self.launcher = gate, launcher
 
 
+#: rendering and fsync-heavy publishing run here, off the hub's event loop (two at a time)
+_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saturn-gallery")
+
+
 class _ContextMixin:
     ctx: SaturnContext
 
     def initialize(self, ctx: SaturnContext):
         self.ctx = ctx
+
+    async def off_loop(self, fn, *args):
+        """Run blocking gallery work (render, publish) in a worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(_WORKERS, fn, *args)
 
     def may_publish(self, user) -> bool:
         """Admins, members of ``SaturnGallery.publisher_groups``, and holders of ``custom:saturn:publish``."""

@@ -50,7 +50,7 @@ class RenderedHandler(SaturnPageHandler):
 
     async def get(self, nb_id):
         try:
-            export = self.ctx.exports.export(nb_id, "html")
+            export = await self.off_loop(self.ctx.exports.export, nb_id, "html")
         except SaturnError as err:
             self.saturn_fail(err)
         for key, value in export.headers.items():
@@ -66,7 +66,7 @@ class DownloadHandler(SaturnPageHandler):
         if fmt is None:
             raise web.HTTPError(404, f"unknown download {ext!r}; allowed: {', '.join(DOWNLOADS)}")
         try:
-            export = self.ctx.exports.export(nb_id, fmt)
+            export = await self.off_loop(self.ctx.exports.export, nb_id, fmt)
         except SaturnError as err:
             self.saturn_fail(err)
         for key, value in export.headers.items():

@@ -85,6 +85,23 @@ class _PublishMixin:
         return {"notebook": notebook, "title": data.get("title"), "description": data.get("description"),
                 "filename": data.get("filename"), "environment": self.check_environment(data.get("environment"))}
 
+    async def publish_body(self, user, *, nb_id=None):
+        """Publish (or with ``nb_id``, republish) the request's upload as ``user``; raises SaturnError."""
+        body = self.parse_body()
+
+        def write():
+            return self.ctx.store.publish(
+                body["notebook"], author=user.name, title=body["title"], description=body["description"],
+                environment=(body["environment"] or None) if nb_id else body["environment"],
+                filename=body["filename"], id=nb_id, admin=bool(nb_id) and user.admin,
+            )
+
+        record = await self.off_loop(write)
+        if nb_id:
+            self.ctx.exports.forget(nb_id)
+        self.log.info("%s published %s (%s)", user.name, record.id, record.title)
+        return record
+
     def record_json(self, record) -> dict:
         data = record.to_json()
         data["url"] = self.hub.base_url + f"gallery/{record.id}"
@@ -98,17 +115,12 @@ class NotebooksAPIHandler(_PublishMixin, SaturnAPIHandler):
     def get(self):
         self.finish(json.dumps([self.record_json(r) for r in self.ctx.store.list()]))
 
-    def post(self):
+    async def post(self):
         user = self.require_publisher()
         try:
-            body = self.parse_body()
-            record = self.ctx.store.publish(
-                body["notebook"], author=user.name, title=body["title"], description=body["description"],
-                environment=body["environment"], filename=body["filename"],
-            )
+            record = await self.publish_body(user)
         except SaturnError as err:
             self.saturn_fail(err)
-        self.log.info("%s published %s (%s)", user.name, record.id, record.title)
         self.set_status(201)
         self.finish(json.dumps(self.record_json(record)))
 
@@ -123,17 +135,12 @@ class NotebookAPIHandler(_PublishMixin, SaturnAPIHandler):
             self.saturn_fail(err)
         self.finish(json.dumps(self.record_json(record)))
 
-    def put(self, nb_id):
+    async def put(self, nb_id):
         user = self.require_publisher()
         try:
-            body = self.parse_body()
-            record = self.ctx.store.publish(
-                body["notebook"], author=user.name, title=body["title"], description=body["description"],
-                environment=body["environment"] or None, filename=body["filename"], id=nb_id, admin=user.admin,
-            )
+            record = await self.publish_body(user, nb_id=nb_id)
         except SaturnError as err:
             self.saturn_fail(err)
-        self.ctx.exports.forget(nb_id)
         self.finish(json.dumps(self.record_json(record)))
 
     def delete(self, nb_id):
@@ -161,11 +168,7 @@ class PublishPageHandler(_PublishMixin, SaturnPageHandler):
     async def post(self):
         user = self.require_publisher()
         try:
-            body = self.parse_body()
-            record = self.ctx.store.publish(
-                body["notebook"], author=user.name, title=body["title"], description=body["description"],
-                environment=body["environment"], filename=body["filename"],
-            )
+            record = await self.publish_body(user)
         except SaturnError as err:
             self.set_status(err.status)
             html = await self.render_template("saturn_publish.html", catalog=self.ctx.saturn.catalog,
