@@ -211,21 +211,23 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
     # ------------------------------------------------------------ talking to the apiserver
 
     async def _kube_call(self, what: str, method, *args, **kwargs):
-        """One API call, retried while the apiserver does not answer (a restart takes seconds);
-        after ``k8s_api_request_retry_timeout`` a 503 with a plain reason. API refusals are raised as they are."""
+        """One API call, retried while the apiserver does not answer or answers 429/5xx (a restart takes
+        seconds); after ``k8s_api_request_retry_timeout`` a 503 with a plain reason. Other answers are raised."""
         deadline = time.monotonic() + self.k8s_api_request_retry_timeout
         delay = 0.2
         while True:
             try:
                 return await asyncio.wait_for(method(*args, **kwargs), self.k8s_api_request_timeout)
-            except (*_UNREACHABLE, asyncio.TimeoutError) as e:
+            except (*_UNREACHABLE, asyncio.TimeoutError, ApiException) as e:
+                if isinstance(e, ApiException) and not (e.status == 429 or (e.status or 0) >= 500):
+                    raise  # an answer: not found, forbidden, invalid ...
                 if time.monotonic() + delay > deadline:
                     raise SaturnError(
                         f"the Kubernetes API server did not answer for {int(self.k8s_api_request_retry_timeout)} s "
-                        f"when trying to {what} ({_short(repr(e), 160)}). Please try again in a minute",
+                        f"when trying to {what} ({_describe(e)}). Please try again in a minute",
                         status=503,
                     ) from None
-                self.log.warning("Kubernetes API unreachable trying to %s (%r); retrying in %.1f s", what, e, delay)
+                self.log.warning("Kubernetes API unreachable trying to %s (%s); retrying in %.1f s", what, _describe(e), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -234,14 +236,14 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         try:
             return await super()._make_create_pvc_request(pvc, request_timeout)
         except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating PVC %s (%r); retrying", self.pvc_name, e)
+            self.log.warning("Kubernetes API unreachable creating PVC %s (%s); retrying", self.pvc_name, _describe(e))
             return False
 
     async def _make_create_pod_request(self, pod, request_timeout):
         try:
             return await super()._make_create_pod_request(pod, request_timeout)
         except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating pod %s (%r); retrying", self.pod_name, e)
+            self.log.warning("Kubernetes API unreachable creating pod %s (%s); retrying", self.pod_name, _describe(e))
             return False
 
     async def _revive_reflectors(self) -> None:
@@ -268,10 +270,11 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         try:
             await self.ensure_disk_size()
             await self._revive_reflectors()
-        except SaturnError as err:
-            raise http_error(err) from None
-        except _UNREACHABLE as e:
-            raise http_error(self._unreachable(e)) from None
+        except Exception as e:
+            err = self._start_error(e)
+            if err is e:
+                raise
+            raise err from None
         future = super().start()
         limit = max(5.0, self.start_timeout - 3)
         try:
@@ -283,18 +286,32 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
                     f"server pod {self.namespace}/{self.pod_name} did not become ready in {int(limit)} s. "
                     f"Pod events: {self._pod_events_text()}"
                 ) from None
-            if isinstance(e, _UNREACHABLE):
-                raise http_error(self._unreachable(e)) from None
-            if isinstance(e, TimeoutError):  # KubeSpawner gave up creating the pod or PVC
-                raise TimeoutError(
-                    f"{e} The Kubernetes API server did not accept the request in time; please try again "
-                    f"in a minute. Pod events: {self._pod_events_text()}"
-                ) from None
-            raise
+            err = self._start_error(e)
+            if err is e:
+                raise
+            raise err from None
+
+    def _start_error(self, e: Exception) -> Exception:
+        """A failed start as something a person can act on (KubeSpawner's raw errors carry HTTP headers)."""
+        if isinstance(e, SaturnError):
+            return http_error(e)
+        if isinstance(e, _UNREACHABLE):
+            return http_error(self._unreachable(e))
+        if isinstance(e, ApiException):
+            return http_error(SaturnError(
+                f"Kubernetes refused to start your server ({e.status} {e.reason}: {_short(_api_message(e))}). "
+                "Please try again in a minute, or tell an administrator if this persists", status=502,
+            ))
+        if isinstance(e, TimeoutError):  # KubeSpawner gave up creating the pod or PVC
+            return TimeoutError(
+                f"{e} The Kubernetes API server did not accept the request in time; please try again in a "
+                f"minute. Pod events: {self._pod_events_text()}"
+            )
+        return e
 
     def _unreachable(self, e: Exception) -> SaturnError:
         return SaturnError(
-            f"the Kubernetes API server could not be reached while starting your server ({_short(repr(e), 160)}). "
+            f"the Kubernetes API server could not be reached while starting your server ({_describe(e)}). "
             "Please try again in a minute", status=503,
         )
 
@@ -328,6 +345,14 @@ def _api_message(e: ApiException) -> str:
         return str(json.loads(body).get("message") or body)
     except (ValueError, AttributeError):
         return body or str(e.reason or "")
+
+
+def _describe(e: BaseException) -> str:
+    """``ClientConnectorError: Cannot connect to host ...`` (reprs of aiohttp errors run to a screenful)."""
+    text = str(e)
+    if isinstance(e, ApiException):
+        text = f"{e.status} {e.reason}: {_api_message(e)}"
+    return _short(f"{type(e).__name__}: {text}" if text else type(e).__name__, 200)
 
 
 def _short(text: str, n: int = 240) -> str:
