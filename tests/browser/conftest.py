@@ -22,8 +22,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module: Playwright's sync API keeps an event loop running while it is
+    open, which would break later tests that use asyncio.run()."""
     path = chromium_path()
     if path is None:
         message = "Debian's chromium is not installed (make test installs it: scripts/ensure-chromium.sh)"
