@@ -52,8 +52,12 @@ unit: venv
 test-latest: venv node chromium kube-binaries
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
+# do not depend on the hub version and already ran on 6.1)
+JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
+
 test-jh55: venv55 node chromium kube-binaries
-	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
 
 test: test-latest test-jh55
 
