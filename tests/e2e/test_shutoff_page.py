@@ -154,3 +154,63 @@ def test_route_refuses_properly(hub, who, query, status, words):
 def test_admin_may_ask_about_any_user(hub):
     r = hub.api("GET", "/saturn/shutoff?user=dan")
     assert r.status_code == 200 and r.json()["user"] == "dan" and r.json()["servers"] == {}
+
+
+# ------------------------------------------------------------ the banner in a real browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    import os
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        message = "Debian's chromium is not installed (make test installs it: scripts/ensure-chromium.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, headless=True,
+                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_banner_appears_counts_down_and_goes_in_the_browser(hub, browser):
+    hub.ensure_user("fia")
+    r = hub.spawn("fia", {})
+    assert r.status_code in (201, 202), r.text
+    hub.wait_ready("fia")
+    stamp = now().replace(tzinfo=None).isoformat() + "Z"
+    assert hub.api("POST", "/users/fia/activity", json={"servers": {"": {"last_activity": stamp}}}).status_code == 200
+    warn_at = utc(stamp) + timedelta(seconds=30)
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("input[name=username]", "fia")
+        page.fill("input[name=password]", "pw")
+        page.click("input[type=submit], button[type=submit]")
+        page.goto(f"{hub.url}/hub/home")
+        banner = page.locator("#saturn-shutoff-warning")
+        assert now() < warn_at, "too slow to load the page before the warning window"
+        assert banner.is_hidden()
+        left = page.locator("tr.saturn-server[data-server=''] .saturn-time-left")
+        first = left.inner_text()
+        # no reload from here on: the page's script shows the banner when the window opens ...
+        banner.wait_for(state="visible", timeout=90_000)
+        assert now() >= warn_at - timedelta(seconds=1)
+        text = banner.inner_text()
+        assert "Your server default will shut down in" in text and "idle" in text, text
+        assert left.inner_text() != first  # the countdown moves
+        # ... and hides it once the culler has stopped the server
+        wait_for(lambda: "" not in hub.user_model("fia")["servers"], timeout=120, what="the culler to stop fia")
+        banner.wait_for(state="hidden", timeout=60_000)
+    finally:
+        context.close()
