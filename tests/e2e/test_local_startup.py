@@ -50,3 +50,27 @@ def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     assert r.status_code == 503 and "no free t4 GPU" in r.json()["message"]
     hub.stop_server("ann")
     hub.stop_server("bob")
+
+
+def test_disk_quota_command_runs_before_start_and_its_failure_is_a_clear_refusal(hub_factory):
+    hub = hub_factory(GOOD + """
+c.Saturn.disks = ["10Gi", "50Gi"]
+c.SaturnLocalSpawner.disk_quota_command = ["sh", "-c", "test {username} != broken && echo {bytes} > {home}/.quota || (echo 'project quota not enabled on /home' >&2; exit 3)"]
+""")
+    hub.ensure_user("ann")
+    hub.ensure_user("broken")
+    assert hub.spawn("ann", {"disk": "50Gi"}).status_code in (201, 202)
+    hub.wait_ready("ann")
+    env = server_env("ann")
+    assert env["SATURN_DISK_ENFORCED"] == "true"
+    with open(env["HOME"] + "/.quota") as f:
+        assert f.read().strip() == str(50 * 2**30)
+    hub.stop_server("ann")
+    r = hub.spawn("broken", {"disk": "10Gi"})
+    if r.status_code in (201, 202):  # the failure may surface after the API's slow-spawn wait
+        from ..harness import wait_for
+
+        wait_for(lambda: "" not in hub.user_model("broken")["servers"], timeout=60, what="failed spawn to end")
+        assert "could not set the 10Gi disk quota: project quota not enabled" in hub.log_text()
+    else:
+        assert r.status_code == 503 and "project quota not enabled" in r.json()["message"], r.text
