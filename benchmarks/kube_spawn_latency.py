@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -91,10 +92,36 @@ def spawn_once(cp: ControlPlane, hub: Hub, schema: str, user: str) -> tuple[floa
     return elapsed, spawned - before, stopped - spawned
 
 
+PHASES = (  # hub log lines (DEBUG) marking each spawn's phases, in order
+    ("init", "Initiating spawn for bench"), ("start", "Calling Spawner.start"),
+    ("create", "Attempting to create pod"), ("launched", "events before launch"), ("done", "seconds to start"),
+)
+
+
+def phase_medians(log: Path, skip: int) -> dict[str, float]:
+    """Median seconds between the phases of the hub's spawns (from its log), skipping warm-up spawns."""
+    rows, cur = [], {}
+    for line in log.read_text(errors="replace").splitlines():
+        stamp = re.search(r"\d{4}-\d\d-\d\d \d\d:(\d\d):(\d\d\.\d+)", line)
+        for key, marker in PHASES:
+            if stamp and marker in line:
+                if key == "init":
+                    cur = {}
+                cur[key] = int(stamp.group(1)) * 60 + float(stamp.group(2))
+                if key == "done":
+                    rows.append(cur)
+    out = {}
+    for (a, _), (b, _) in zip(PHASES, PHASES[1:]):
+        diffs = [(r[b] - r[a]) % 3600 for r in rows[skip:] if a in r and b in r]
+        out[f"{a}->{b}"] = statistics.median(diffs) if diffs else float("nan")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=1, help="rounds not counted (the first creates the PVCs)")
+    parser.add_argument("--keep", action="store_true", help="keep the hubs' and the cluster's directories and logs")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="saturn-kube-bench-"))
     cp = ControlPlane(tmp / "cluster").start()
@@ -130,14 +157,26 @@ def main() -> None:
                   f"apiserver requests per spawn: median {statistics.median(r[1] for r in rows):g} "
                   f"(min {min(r[1] for r in rows)}, max {max(r[1] for r in rows)}), per stop: median "
                   f"{statistics.median(r[2] for r in rows):g}")
+        print("  phases from the hub logs (median s): hub + apply_user_options (init->start), spawner work "
+              "before the pod create (start->create), create -> pod ready (create->launched), single-user "
+              "server up (launched->done)")
+        for name, (hub, _) in hubs.items():
+            phases = phase_medians(hub.log_file, args.warmup)
+            print(f"    {name:12s} " + "  ".join(f"{k} {v:.3f}" for k, v in phases.items()))
         ratio = medians["saturn-kube"] / medians["KubeSpawner"]
-        print(f"  ratio saturn-kube / KubeSpawner = {ratio:.3f} (target <= 1.05)")
+        paired = statistics.median(a[0] / b[0] for a, b in zip(samples["saturn-kube"], samples["KubeSpawner"]))
+        print(f"  ratio of medians saturn-kube / KubeSpawner = {ratio:.3f} (target <= 1.05); "
+              f"median of per-round ratios = {paired:.3f}")
     finally:
         for hub, _ in (hubs or {}).values():
             hub.stop()
         if node:
             node.stop()
         cp.stop()
+        if args.keep:
+            print(f"logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
