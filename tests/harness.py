@@ -80,6 +80,9 @@ c.Spawner.environment = {{"JUPYTER_PREFER_ENV_PATH": "1"}}
 class Hub:
     """One real JupyterHub process (with its proxy) for a test."""
 
+    #: hubs started by this test process and not yet stopped, most recent last
+    running: list["Hub"] = []
+
     def __init__(self, workdir: Path, config: str = "", *, env: dict | None = None, port: int | None = None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +128,7 @@ class Hub:
             wait_for(self._ready, timeout=timeout, what=f"JupyterHub at {self.url}")
         except TimeoutError:
             raise RuntimeError(f"JupyterHub did not start; log tail:\n{self.log_tail()}") from None
+        Hub.running.append(self)
         return self
 
     def _ready(self) -> bool:
@@ -149,6 +153,8 @@ class Hub:
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> None:
         """Stop the hub (its default cleanup stops the servers too)."""
+        if self in Hub.running:
+            Hub.running.remove(self)
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(sig)
@@ -251,9 +257,13 @@ class Hub:
         return r.json()["token"]
 
 
-def server_process(user: str, server: str = ""):
-    """The running ``jupyterhub-singleuser`` process of ``user``'s server (a psutil.Process)."""
+def server_process(user: str, server: str = "", hub: Hub | None = None):
+    """The running ``jupyterhub-singleuser`` process of ``user``'s server on ``hub`` (default: the most
+    recently started hub), told apart from same-named users of other hubs by the hub API URL it was given."""
     import psutil  # noqa: PLC0415
+
+    hub = hub or (Hub.running[-1] if Hub.running else None)
+    api_marker = f"127.0.0.1:{hub.hub_port}/" if hub is not None else ""
 
     for proc in psutil.process_iter(["cmdline"]):
         try:
@@ -263,14 +273,15 @@ def server_process(user: str, server: str = ""):
             env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-        if env.get("JUPYTERHUB_USER") == user and env.get("JUPYTERHUB_SERVER_NAME", "") == server:
+        if (env.get("JUPYTERHUB_USER") == user and env.get("JUPYTERHUB_SERVER_NAME", "") == server
+                and api_marker in env.get("JUPYTERHUB_API_URL", "")):
             return proc
     return None
 
 
-def server_env(user: str, server: str = "") -> dict:
+def server_env(user: str, server: str = "", hub: Hub | None = None) -> dict:
     """The environment the real single-user server process runs with."""
-    proc = wait_for(lambda: server_process(user, server), timeout=30, what=f"process of {user}/{server}")
+    proc = wait_for(lambda: server_process(user, server, hub), timeout=30, what=f"process of {user}/{server}")
     env = dict(proc.environ())
     env["_PID"] = str(proc.pid)
     env["_CWD"] = proc.cwd()
