@@ -144,7 +144,8 @@ class Sweeper:
         if not self.proxy_url or not decision.url:
             self.log.error("Cannot check kernels of %s: no proxy URL configured (--proxy-url)", decision.log_name)
             return None
-        url = self.proxy_url + quote(decision.url, safe="/~@:+") + "api/kernels"
+        # the hub's server URL is already escaped, e.g. "/user/anon~1f2e/lab2/"
+        url = self.proxy_url + decision.url.rstrip("/") + "/api/kernels"
         try:
             _, kernels = await self.hub.fetch("GET", url)
             return kernels_busy(kernels)
