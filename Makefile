@@ -61,8 +61,11 @@ test-jh55: venv55 node chromium kube-binaries
 
 test: test-latest test-jh55
 
-bench: venv node
+bench: venv node kube-binaries
 	$(VENV)/bin/python benchmarks/spawn_latency.py
+	$(VENV)/bin/python benchmarks/launch_latency.py
+	$(VENV)/bin/python benchmarks/culler_sweep.py
+	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
 
 clean:
 	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo

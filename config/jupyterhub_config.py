@@ -89,3 +89,11 @@ c.SaturnGallery.publisher_groups = ["instructors"]
 c.SaturnGallery.anonymous_size = "small"
 c.SaturnGallery.warm_pool = {}  # e.g. {"python": 2} keeps two throwaway servers started ahead of demand
 c.Saturn.launch_limits = {"max_throwaway_servers": 10, "max_per_notebook": 5, "rate": {"launches": 10, "per": "1h"}}
+
+# ---------------------------------------------------------------- the culler service (jupyterhub-saturn-culler)
+from jupyterhub_saturn.culler import culler_service  # noqa: E402
+
+c.JupyterHub.last_activity_interval = 60
+_culler, _culler_role = culler_service(every=30)
+c.JupyterHub.services.append(_culler)
+c.JupyterHub.load_roles.append(_culler_role)

@@ -25,9 +25,9 @@ def demo(tmp_path_factory):
         f"c.JupyterHub.bind_url = 'http://127.0.0.1:{hub.port}'\n"
         f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{hub.hub_port}'\n"
         f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{hub.proxy_api_port}'\n"
-        f"c.JupyterHub.services = [{{'name': 'tester', 'api_token': {hub.token!r}}}]\n"
-        f"c.JupyterHub.load_roles = [{{'name': 'tester-role', 'scopes': ['admin:users', 'admin:servers', 'tokens', "
-        f"'list:users', 'read:users'], 'services': ['tester']}}]\n"
+        f"c.JupyterHub.services.append({{'name': 'tester', 'api_token': {hub.token!r}}})\n"
+        f"c.JupyterHub.load_roles.append({{'name': 'tester-role', 'scopes': ['admin:users', 'admin:servers', 'tokens', "
+        f"'list:users', 'read:users', 'list:services', 'read:services'], 'services': ['tester']}})\n"
     )
     hub.env["SATURN_DEMO_DIR"] = str(tmp / "state")
     hub.start()
@@ -74,6 +74,14 @@ def test_instructor_publishes_and_a_visitor_runs_a_copy(demo):
     assert status["state"] == "ready", status
     name = status["url"].split("/user/")[1].split("/")[0]
     demo.stop_server(name)
+
+
+def test_the_culler_service_runs(demo):
+    r = demo.api("GET", "/services")
+    assert r.status_code == 200, r.text
+    assert "saturn-culler" in r.json(), r.json()
+    assert wait_for(lambda: "saturn-culler" in demo.log_text() and "sweep" in demo.log_text().lower(), timeout=90,
+                    what="the culler's first sweep")
 
 
 def test_the_demo_config_is_the_one_make_demo_runs():
