@@ -227,7 +227,8 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
                         f"when trying to {what} ({_describe(e)}). Please try again in a minute",
                         status=503,
                     ) from None
-                self.log.warning("Kubernetes API unreachable trying to %s (%s); retrying in %.1f s", what, _describe(e), delay)
+                self.log.warning("Kubernetes API unreachable trying to %s (%s); retrying in %.1f s",
+                                 what, _describe(e), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -236,14 +237,16 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         try:
             return await super()._make_create_pvc_request(pvc, request_timeout)
         except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating PVC %s (%s); retrying", self.pvc_name, _describe(e))
+            self.log.warning("Kubernetes API unreachable creating PVC %s (%s); retrying",
+                             self.pvc_name, _describe(e))
             return False
 
     async def _make_create_pod_request(self, pod, request_timeout):
         try:
             return await super()._make_create_pod_request(pod, request_timeout)
         except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating pod %s (%s); retrying", self.pod_name, _describe(e))
+            self.log.warning("Kubernetes API unreachable creating pod %s (%s); retrying",
+                             self.pod_name, _describe(e))
             return False
 
     async def _revive_reflectors(self) -> None:

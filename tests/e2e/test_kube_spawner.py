@@ -206,7 +206,8 @@ c.KubeSpawner.extra_container_config = {"readinessProbe": {"tcpSocket": {"port":
     events = progress_events(hub, "ann", timeout=120)
     final = events[-1]
     assert final.get("failed"), events
-    assert re.search(r"server pod \S+/jupyter-ann did not become ready in \d+ s\. Pod events: .*Started", final["message"])
+    assert re.search(r"server pod \S+/jupyter-ann did not become ready in \d+ s\. Pod events: .*Started",
+                     final["message"]), final
     Cluster(kube_hub).wait_pod_gone("jupyter-ann")
 
 
@@ -283,6 +284,37 @@ def test_deleting_the_user_deletes_the_claim_only_when_configured(kube_hub, kube
     else:
         time.sleep(3)
         assert cluster.pvc("claim-ann") is not None
+
+
+def test_a_pod_the_apiserver_refuses_fails_with_its_reason(kube_control_plane, kube_hub, kube_node, hub_factory):
+    """A quota refusing pods: the apiserver's own reason, not KubeSpawner's raw exception with HTTP headers."""
+    quotas = f"/api/v1/namespaces/{kube_hub.namespace}/resourcequotas"
+    kube_control_plane.admin.post(quotas, {"apiVersion": "v1", "kind": "ResourceQuota",
+                                           "metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}})
+    # no kube-controller-manager here: publish the quota's usage as its controller would
+    quota = kube_control_plane.admin.get(f"{quotas}/no-pods")
+    quota["status"] = {"hard": {"pods": "0"}, "used": {"pods": "0"}}
+    kube_control_plane.admin.put(f"{quotas}/no-pods/status", quota)
+    hub = make_kube_hub(None, kube_hub, CATALOG, factory=hub_factory)
+    hub.ensure_user("ann")
+    message = _failure_message(hub, "ann", hub.spawn("ann", {}))
+    assert message.startswith("Kubernetes refused to start your server (403 Forbidden: "), message
+    assert "exceeded quota: no-pods" in message and "HTTP response headers" not in message, message
+    assert "" not in hub.user_model("ann")["servers"]
+
+
+def test_a_claim_deleted_behind_the_hubs_back_is_recreated(kube_control_plane, kube_hub, kube_node, hub_factory):
+    hub = make_kube_hub(None, kube_hub, CATALOG, factory=hub_factory)
+    hub.ensure_user("ann")
+    cluster = Cluster(kube_hub)
+    assert hub.spawn("ann", {}).status_code in (201, 202)
+    hub.wait_ready("ann", timeout=180)
+    hub.stop_server("ann")
+    kube_control_plane.admin.delete(f"/api/v1/namespaces/{kube_hub.namespace}/persistentvolumeclaims/claim-ann")
+    cluster.wait_pvc_gone("claim-ann")
+    assert hub.spawn("ann", {"disk": "2Gi"}).status_code in (201, 202)
+    hub.wait_ready("ann", timeout=180)
+    assert cluster.pvc("claim-ann")["spec"]["resources"]["requests"]["storage"] == "2Gi"
 
 
 def _pods_match_servers(hub, cluster):

@@ -180,7 +180,8 @@ async def test_named_servers_get_their_own_claim():
     config = values_config(VALUES[0])
     spawner = await make_spawner(config, {}, name="ann", server="big")
     pod, pvc = await manifests(spawner)
-    assert pvc["metadata"]["name"] == "claim-ann--big" == pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+    assert pvc["metadata"]["name"] == "claim-ann--big" == claim
 
 
 def _gpu_config(tolerations) -> Config:
@@ -214,7 +215,8 @@ async def test_scheduling_messages_become_plain_only_for_gpu_causes():
     spawner = await make_spawner(_gpu_config(CHART_TOLERATIONS), {"gpu": "t4"})
     busy = spawner.gpu_scheduling_message("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
     assert busy.startswith("No node can run 2 × t4 right now: every node that has 2 × t4 is busy")
-    absent = spawner.gpu_scheduling_message("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")
+    absent = spawner.gpu_scheduling_message(
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")
     assert absent.startswith("No node can run 2 × t4 right now: no node with 2 × t4 is available")
     assert spawner.gpu_scheduling_message("0/1 nodes are available: persistentvolumeclaim \"x\" not found.") is None
     cpu_only = await make_spawner(_gpu_config(CHART_TOLERATIONS), {"gpu": "none"})
