@@ -46,7 +46,7 @@ demo: venv node_modules/.installed
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
-unit: venv
+unit: venv kube-binaries
 	$(VENV)/bin/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
 test-latest: venv node chromium kube-binaries

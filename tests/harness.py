@@ -165,6 +165,21 @@ class Hub:
             self.proc.wait(10)
         self._log.close()
 
+    def kill_leftover_servers(self) -> int:
+        """Kill single-user servers of this hub that outlived it (``cleanup_servers = False`` tests)."""
+        import psutil  # noqa: PLC0415
+
+        marker, killed = f"127.0.0.1:{self.hub_port}/", 0
+        for proc in psutil.process_iter(["cmdline"]):
+            try:
+                if "jupyterhub-singleuser" in " ".join(proc.info["cmdline"] or []) and \
+                        marker in proc.environ().get("JUPYTERHUB_API_URL", ""):
+                    proc.kill()
+                    killed += 1
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return killed
+
     def log_tail(self, n: int = 60) -> str:
         """The last lines of the hub log."""
         try:

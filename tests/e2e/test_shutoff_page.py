@@ -159,28 +159,6 @@ def test_admin_may_ask_about_any_user(hub):
 # ------------------------------------------------------------ the banner in a real browser
 
 
-@pytest.fixture(scope="module")
-def browser():
-    import os
-    import shutil
-
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        message = "Debian's chromium is not installed (make test installs it: scripts/ensure-chromium.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True,
-                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def test_banner_appears_counts_down_and_goes_in_the_browser(hub, browser):
     hub.ensure_user("fia")
     r = hub.spawn("fia", {})
