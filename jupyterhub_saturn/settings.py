@@ -82,11 +82,15 @@ class Saturn(LoggingConfigurable):
         trusted_proxies (see jupyterhub_saturn.policy.launch_limits).""",
     )
     def _parsed(self, kind: str, build, *data):
-        """Parse once per distinct config value (per process), whatever the number of instances."""
-        key = _cache_key(kind, *data)
-        if key not in _CACHE:
-            _CACHE[key] = build()
-        return _CACHE[key]
+        """Parse once per distinct config value (per process), whatever the number of instances;
+        each instance keeps its result, so repeated reads on a spawn's path cost no re-serialisation."""
+        memo = self.__dict__.setdefault("_saturn_parsed", {})
+        if kind not in memo:
+            key = _cache_key(kind, *data)
+            if key not in _CACHE:
+                _CACHE[key] = build()
+            memo[kind] = _CACHE[key]
+        return memo[kind]
 
     @property
     def catalog(self) -> Catalog:

@@ -76,12 +76,11 @@ class Launcher:
 
     # ------------------------------------------------------------------ counting
 
-    def throwaway_users(self, handler) -> list:
-        """Loaded ``User`` objects of throwaway users."""
-        db = handler.db
-        return [handler.users[u] for u in db.query(orm.User).filter(orm.User.name.like("anon~%"))]
+    def throwaway_users(self) -> list:
+        """Loaded ``User`` objects of every throwaway user."""
+        return [self.app.users[u] for u in self.app.db.query(orm.User).filter(orm.User.name.like("anon~%"))]
 
-    def running_counts(self, handler, notebook_id: str, *, include_pool: bool = False) -> tuple[int, int]:
+    def running_counts(self, notebook_id: str, *, include_pool: bool = False) -> tuple[int, int]:
         """(throwaway servers running or starting, of which copies of ``notebook_id``).
 
         Unclaimed warm-pool servers are left out unless ``include_pool``: a launch that claims
@@ -89,7 +88,7 @@ class Launcher:
         """
         pooled = {name for names in self.pool.values() for name in names}
         total = mine = 0
-        for user in self.throwaway_users(handler):
+        for user in self.throwaway_users():
             if user.name in pooled and not include_pool:
                 continue
             spawner = user.spawners.get("")
@@ -124,7 +123,7 @@ class Launcher:
 
     # ------------------------------------------------------------------ users
 
-    def create_throwaway(self, handler=None):
+    def create_throwaway(self):
         """A fresh throwaway user: throwaway role only, in the throwaway group."""
         db = self.app.db
         orm_user = orm.User(name=new_name())
@@ -142,13 +141,13 @@ class Launcher:
 
     # ------------------------------------------------------------------ warm pool
 
-    def claim_warm(self, handler, record):
+    def claim_warm(self, record):
         """A ready pooled throwaway user for ``record``'s environment, or None."""
         image = self.options_for(record, [], throwaway=True)["image"]
         names = self.pool.get(image) or []
         while names:
             name = names.pop(0)
-            user = handler.find_user(name)
+            user = self._user(name)
             spawner = user.spawners.get("") if user else None
             if spawner is not None and spawner.ready:
                 options = dict(spawner.user_options or {}, **{NOTEBOOK_KEY: record.id})
@@ -176,7 +175,7 @@ class Launcher:
                 names = self.pool.setdefault(image, [])
                 names[:] = [n for n in names if (u := self._user(n)) and u.spawners[""].active]
                 while len(names) < want:
-                    running = sum(1 for u in self._throwaways() if u.spawners[""].active)
+                    running, _ = self.running_counts("", include_pool=True)
                     if running >= cap:
                         return
                     user = self.create_throwaway()
@@ -205,9 +204,6 @@ class Launcher:
         except KeyError:
             return None
 
-    def _throwaways(self):
-        return [self.app.users[u] for u in self.app.db.query(orm.User).filter(orm.User.name.like("anon~%"))]
-
     def pool_ready(self) -> dict[str, int]:
         """Ready pooled servers per image (for tests and the benchmark)."""
         return {image: sum(1 for n in names if (u := self._user(n)) and u.spawners[""].ready)
@@ -230,10 +226,10 @@ class Launcher:
             except Exception as e:  # noqa: BLE001 - reported on the launch page
                 launch.state, launch.message = "failed", _message(e)
                 return launch
-        asyncio.ensure_future(self._finish(handler, launch, user, record))
+        asyncio.ensure_future(self._finish(launch, user, record))
         return launch
 
-    async def _finish(self, handler, launch: Launch, user, record) -> None:
+    async def _finish(self, launch: Launch, user, record) -> None:
         spawner = user.spawners[""]
         deadline = time.monotonic() + self.gallery.launch_timeout
         try:
@@ -260,25 +256,23 @@ class Launcher:
         client = AsyncHTTPClient()
         headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
 
-        async def call(method, path, body=None, ok=(200, 201), query=""):
+        async def call(method, path, body=None, query=""):
             req = HTTPRequest(base + quote(path) + query, method=method, headers=headers,
                               body=json.dumps(body) if body is not None else None, request_timeout=60)
             try:
                 resp = await client.fetch(req, raise_error=False)
             except OSError as e:
                 raise SaturnError(f"could not reach the server to copy the notebook: {e}", status=502) from None
-            if resp.code not in ok:
-                return resp.code
             return resp.code
 
         folder = self.gallery.copy_dir.strip("/")
         if folder:
-            await call("PUT", folder, {"type": "directory"}, ok=(200, 201))
+            await call("PUT", folder, {"type": "directory"})
         notebook = json.loads(self.store.read_notebook(record.id))
         for n in range(0, 1000):
             name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
             path = f"{folder}/{name}" if folder else name
-            code = await call("GET", path, ok=(200,), query="?content=0")
+            code = await call("GET", path, query="?content=0")
             if code == 404:
                 code = await call("PUT", path, {"type": "notebook", "format": "json", "content": notebook})
                 if code not in (200, 201):

@@ -47,14 +47,14 @@ class RunPageHandler(SaturnPageHandler):
             self.redirect(self.settings["login_url"] + "?next=" + quote(self.hub.base_url + f"run/{nb_id}"))
             return
         if throwaway and (user is None or not user.spawners[""].active):
-            total, mine = launcher.running_counts(self, record.id)
+            total, mine = launcher.running_counts(record.id)
             try:
                 self.ctx.gate.admit(self.client_address(), record.id, running_total=total, running_for_notebook=mine)
             except SaturnError as err:
                 self.log.info("Launch of %s refused: %s", record.id, err.text)
                 self.saturn_fail(err)
             if user is None:
-                user = launcher.claim_warm(self, record) or launcher.create_throwaway(self)
+                user = launcher.claim_warm(record) or launcher.create_throwaway()
                 self.set_login_cookie(user)
         launch = await launcher.launch(self, record, user, throwaway=throwaway)
         self.redirect(self.hub.base_url + f"run/{record.id}/launch/{launch.id}", status=303)

@@ -94,6 +94,17 @@ class GpuPool:
         return released
 
 
+_DETECTED: dict[tuple, dict[str, list[str]]] = {}
+
+
+def detected_devices(products: Mapping[str, str]) -> dict[str, list[str]]:
+    """:func:`detect_devices`, run once per process for a given set of products (spawns call it often)."""
+    key = tuple(sorted(products.items()))
+    if key not in _DETECTED:
+        _DETECTED[key] = detect_devices(products)
+    return _DETECTED[key]
+
+
 def detect_devices(products: Mapping[str, str], nvidia_smi: str = "nvidia-smi") -> dict[str, list[str]]:
     """Map GPU types to device indices with ``nvidia-smi``, matching each type's ``product`` in the GPU name.
 

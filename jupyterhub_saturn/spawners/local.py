@@ -28,7 +28,7 @@ from ..profiles import NO_GPU, Selection
 from ..profiles.quantities import format_size
 from .cgroups import CgroupLimiter
 from .form import FormContext
-from .gpu_pool import GpuPool, detect_devices, shared_pool
+from .gpu_pool import GpuPool, detected_devices, shared_pool
 from .mixin import SaturnSpawnerMixin
 
 
@@ -77,7 +77,7 @@ class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner):
         devices = self.gpu_devices
         if not devices:
             products = {k: g.product or k for k, g in self.saturn.catalog.gpus.items() if g.count}
-            devices = detect_devices(products)
+            devices = detected_devices(products)
         unknown = sorted(set(devices) - set(self.saturn.catalog.gpus))
         if unknown:
             raise ConfigError(

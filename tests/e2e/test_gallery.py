@@ -98,7 +98,6 @@ def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     model = hub.user_model(name)
     assert model["servers"][""]["user_options"]["saturn_notebook"] == rec["id"]
     assert model["servers"][""]["user_options"]["gpu"] == "none"
-    token = hub.user_token(name) if False else None  # noqa: F841 - throwaway users get no tokens from us
     contents = s.get(f"{hub.url}/user/{name}/api/contents/gallery/{rec['id']}.ipynb",
                      headers={"X-XSRFToken": s.cookies.get("_xsrf", domain="", path=f"/user/{name}/") or ""},
                      timeout=30)
