@@ -52,8 +52,10 @@ class Launch:
 
 
 def ensure_throwaway_role(db) -> None:
-    """Create (or refresh) the role throwaway users get instead of the default ``user`` role."""
+    """Create (or refresh) the role throwaway users get instead of the default ``user`` role, and their
+    group (the culler reads it every sweep, so it exists before the first launch)."""
     roles.create_role(db, dict(THROWAWAY_ROLE_SPEC))
+    _group(db, THROWAWAY_GROUP)
 
 
 def _group(db, name: str):
