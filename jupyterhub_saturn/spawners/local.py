@@ -9,6 +9,9 @@ Python prefix the server runs from.
 
 With ``system_users = False`` (the default) no system accounts are needed: every user
 gets a home under ``home_root`` and servers run as the hub's own user.
+
+Every server runs under the watchdog and is adopted after a hub restart only when proven
+to be the process this spawner started (:mod:`~jupyterhub_saturn.spawners.lifetime`).
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from ..profiles.quantities import format_size
 from .cgroups import CgroupLimiter
 from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
+from .lifetime import ServerLifetimeMixin
 from .mixin import SaturnSpawnerMixin
 
 
-class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner):
+class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSpawner):
     """Local-process spawner with sizes, exclusive GPUs, disks and environments."""
 
     system_users = Bool(
