@@ -11,7 +11,10 @@
   :class:`~.adoption.ProcessRecord` (start time, boot id, a secret marker in the server's
   environment). After a hub restart, :meth:`poll` adopts the process only if the record
   proves it is this server; otherwise the server counts as stopped (the stranger's process
-  is never signalled), and JupyterHub's clean-up releases its GPUs and revokes its token.
+  is never signalled), and JupyterHub's clean-up releases its GPUs. A restarted hub no longer
+  holds the server's token, so it cannot revoke it when it finds the server gone;
+  :meth:`poll` does: a server still running somewhere unknown to the hub then hears
+  "unknown token" and its watchdog stops it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import sys
 
 from traitlets import Bool, Int, List, Unicode, Union, validate
 from traitlets.config import Configurable
+
+from jupyterhub import orm
+from jupyterhub.utils import url_escape_path, url_path_join
 
 from ..policy.durations import config_duration
 from ..singleuser.lifetime import ENV_MARKER, Bounds
@@ -116,19 +122,42 @@ class ServerLifetimeMixin(Configurable):
     # ------------------------------------------------------------ adoption
 
     async def poll(self):
-        """JupyterHub's poll, but a process restored from state is adopted only when proven ours."""
-        if getattr(self, "proc", None) is None and getattr(self, "pid", 0):
+        """JupyterHub's poll, but a process restored from state is adopted only when proven ours,
+        and a restored server found stopped loses its API token."""
+        restored = getattr(self, "proc", None) is None
+        if restored and getattr(self, "pid", 0) and self._saturn_process is not None:
             record = self._saturn_process
-            if record is not None:
-                if record.pid != self.pid:
-                    verdict, why = adoption.FOREIGN, f"the saved pid {self.pid} is not the recorded {record.pid}"
-                else:
-                    verdict, why = adoption.verify(record)
-                if verdict != adoption.OURS:
-                    self.log.warning("%s is not running: %s; not adopting pid %i", self._log_name, why, self.pid)
-                    self.clear_state()
-                    return 0
-        return await super().poll()
+            if record.pid != self.pid:
+                verdict, why = adoption.FOREIGN, f"the saved pid {self.pid} is not the recorded {record.pid}"
+            else:
+                verdict, why = adoption.verify(record)
+            if verdict != adoption.OURS:
+                self.log.warning("%s is not running: %s; not adopting pid %i", self._log_name, why, self.pid)
+                self.clear_state()
+                self.revoke_stale_tokens()
+                return 0
+        status = await super().poll()
+        if restored and status is not None:
+            self.revoke_stale_tokens()
+        return status
+
+    def revoke_stale_tokens(self) -> int:
+        """Delete this server's API tokens from earlier starts (JupyterHub names them "Server at <url>"),
+        except the one of a start in progress. Returns how many were deleted."""
+        user = getattr(self, "user", None)
+        orm_user = getattr(user, "orm_user", None)
+        db = getattr(user, "db", None)
+        if orm_user is None or db is None:
+            return 0
+        note = f"Server at {url_path_join(user.base_url, url_escape_path(self.name or ''), '/')}"
+        current = orm.APIToken.find(db, self.api_token) if self.api_token else None
+        stale = [t for t in orm_user.api_tokens if t.note == note and t is not current]
+        for token in stale:
+            db.delete(token)
+        if stale:
+            db.commit()
+            self.log.info("Revoked %i API token(s) of %s's earlier server", len(stale), self._log_name)
+        return len(stale)
 
     def get_state(self):
         state = super().get_state()
