@@ -16,7 +16,7 @@ from . import processes
 from .harness import Hub
 
 #: how long the end-of-run check waits for processes that are still exiting
-LEFTOVER_WAIT = 20.0
+LEFTOVER_WAIT = float(os.environ.get("SATURN_LEFTOVER_WAIT") or 20)
 
 
 def pytest_configure(config):
