@@ -294,7 +294,8 @@ def server_process(user: str, server: str = "", hub: Hub | None = None):
     for proc in psutil.process_iter(["cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
-            if "jupyterhub-singleuser" not in cmdline:
+            # the server itself, not the watchdog that runs it (python -m jupyterhub_saturn.singleuser -- ...)
+            if "jupyterhub-singleuser" not in cmdline or "jupyterhub_saturn.singleuser" in cmdline:
                 continue
             env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
