@@ -84,7 +84,7 @@ c.Spawner.env_keep.extend([{run_var!r}, {owner_var!r}])
 TAG_SERVICES = """
 for _service in c.JupyterHub.services:
     if _service.get("command"):
-        _service.setdefault("environment", {{}}).update({tags!r})
+        _service["environment"] = dict(_service.get("environment") or {{}}, **{tags!r})
 """
 
 

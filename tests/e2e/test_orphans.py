@@ -88,6 +88,7 @@ def watchdog_lines(hub: Hub, pid: int) -> list[str]:
     return [line for line in hub.log_text().splitlines() if f"saturn-watchdog {pid}]" in line]
 
 
+@pytest.mark.hub_versions  # JupyterHub's start-up checks and stop clean-up are what this relies on
 def test_hub_killed_and_restarted(hub_factory):
     """Throwaways exit within their bound with the hub down; the restarted hub adopts the server proven
     to be its own, refuses a recorded pid now held by a stranger (and never signals it), releases that
