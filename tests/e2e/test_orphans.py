@@ -100,6 +100,8 @@ def test_hub_killed_and_restarted(hub_factory):
     assert "(0 free)" in gpu_free_text(hub)
 
     kill_hub_and_proxy(hub)
+    wait_for(lambda: not [p for p in hub.owned() if "jupyterhub_saturn.culler" in p.cmdline], timeout=30,
+             what="the hub-managed culler to end with its hub")
     for name in (t1, t2):
         wait_for(lambda: not alive(pids[name]), timeout=60, what=f"throwaway {name} to stop itself")
         assert any("stopping the server (hub-unreachable)" in line for line in watchdog_lines(hub, pids[name]))
