@@ -95,6 +95,7 @@ class ServerLifetimeMixin(Configurable):
 
     _saturn_marker: str = ""
     _saturn_process: adoption.ProcessRecord | None = None
+    _saturn_token_id: int | None = None
 
     def get_env(self):
         env = super().get_env()
@@ -117,7 +118,13 @@ class ServerLifetimeMixin(Configurable):
             self.cmd = command
         if getattr(self, "pid", 0):
             self._saturn_process = adoption.record_for(self.pid, self._saturn_marker)
+        token = self._orm_token(self.api_token)
+        self._saturn_token_id = token.id if token is not None else None
         return result
+
+    def _orm_token(self, value: str):
+        db = getattr(getattr(self, "user", None), "db", None)
+        return orm.APIToken.find(db, value) if value and db is not None else None
 
     # ------------------------------------------------------------ adoption
 
@@ -142,18 +149,24 @@ class ServerLifetimeMixin(Configurable):
         return status
 
     def revoke_stale_tokens(self) -> int:
-        """Delete this server's API tokens from earlier starts (JupyterHub names them "Server at <url>"),
-        except the one of a start in progress. Returns how many were deleted."""
+        """Delete the API token of this server's earlier start: the one recorded at start, or (state saved
+        without it, e.g. a hub killed while starting) those JupyterHub named "Server at <url>". Never the
+        token of a start in progress. Returns how many were deleted."""
         user = getattr(self, "user", None)
         orm_user = getattr(user, "orm_user", None)
         db = getattr(user, "db", None)
         if orm_user is None or db is None:
             return 0
+        current = self._orm_token(self.api_token)
         note = f"Server at {url_path_join(user.base_url, url_escape_path(self.name or ''), '/')}"
-        current = orm.APIToken.find(db, self.api_token) if self.api_token else None
-        stale = [t for t in orm_user.api_tokens if t.note == note and t is not current]
+        if self._saturn_token_id is not None:
+            stale = [t for t in orm_user.api_tokens if t.id == self._saturn_token_id and t.note == note]
+        else:
+            stale = [t for t in orm_user.api_tokens if t.note == note]
+        stale = [t for t in stale if t is not current]
         for token in stale:
             db.delete(token)
+        self._saturn_token_id = None
         if stale:
             db.commit()
             self.log.info("Revoked %i API token(s) of %s's earlier server", len(stale), self._log_name)
@@ -163,6 +176,8 @@ class ServerLifetimeMixin(Configurable):
         state = super().get_state()
         if self._saturn_process is not None and getattr(self, "pid", 0):
             state["saturn_process"] = self._saturn_process.to_state()
+        if self._saturn_token_id is not None:
+            state["saturn_token_id"] = self._saturn_token_id
         return state
 
     def load_state(self, state):
@@ -170,7 +185,11 @@ class ServerLifetimeMixin(Configurable):
         self._saturn_process = adoption.ProcessRecord.from_state(state.get("saturn_process"))
         if self._saturn_process is not None:
             self._saturn_marker = self._saturn_process.marker
+        token_id = state.get("saturn_token_id")
+        self._saturn_token_id = token_id if isinstance(token_id, int) and not isinstance(token_id, bool) else None
 
     def clear_state(self):
         super().clear_state()
         self._saturn_process = None
+        if getattr(self, "proc", None) is not None:  # started by this hub process: JupyterHub revokes the token
+            self._saturn_token_id = None

@@ -64,3 +64,47 @@ def test_the_server_is_told_its_bounds_and_marker(monkeypatch):
 
 def test_watchdog_command_default_is_this_python_isolated():
     assert spawner()._default_watchdog_command() == [sys.executable, "-I", "-m", "jupyterhub_saturn.singleuser"]
+
+
+# ------------------------------------------------------------ revoking a forgotten server's token
+
+
+@pytest.fixture
+def bob():
+    from jupyterhub import orm
+
+    db = orm.new_session_factory("sqlite:///:memory:")()
+    user = orm.User(name="bob")
+    db.add(user)
+    db.add(orm.OAuthClient(identifier="jupyterhub"))  # tokens belong to the hub's client by default
+    db.commit()
+    s = spawner("bob")
+    s.user = SimpleNamespace(name="bob", groups=[], orm_user=user, db=db, base_url="/user/bob/")
+    return s, user, db
+
+
+def notes(user) -> list[str]:
+    return sorted(t.note for t in user.api_tokens)
+
+
+def test_the_recorded_token_is_revoked_and_nothing_else(bob):
+    s, user, db = bob
+    old = user.new_api_token(note="Server at /user/bob/")
+    user.new_api_token(note="Server at /user/bob/")  # another with the same note (e.g. made by bob himself)
+    user.new_api_token(note="Server at /user/bob/lab/")  # his named server
+    user.new_api_token(note="Requested via api")
+    s.load_state({"saturn_token_id": s._orm_token(old).id})
+    assert s.revoke_stale_tokens() == 1
+    assert s._orm_token(old) is None
+    assert notes(user) == ["Requested via api", "Server at /user/bob/", "Server at /user/bob/lab/"]
+
+
+def test_without_a_record_tokens_named_for_the_server_go_but_never_a_start_in_progress(bob):
+    s, user, db = bob
+    user.new_api_token(note="Server at /user/bob/")
+    s.api_token = user.new_api_token(note="Server at /user/bob/")  # a start in progress
+    user.new_api_token(note="Requested via api")
+    s.load_state({"saturn_token_id": "7"})  # not an id: ignored
+    assert s.revoke_stale_tokens() == 1
+    assert s._orm_token(s.api_token) is not None
+    assert notes(user) == ["Requested via api", "Server at /user/bob/"]
