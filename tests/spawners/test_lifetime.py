@@ -72,8 +72,12 @@ def test_watchdog_command_default_is_this_python_isolated():
 @pytest.fixture
 def bob():
     from jupyterhub import orm
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
 
-    db = orm.new_session_factory("sqlite:///:memory:")()
+    engine = create_engine("sqlite://")  # JupyterHub's tables, without its migration machinery (seconds)
+    orm.Base.metadata.create_all(engine)
+    db = sessionmaker(bind=engine)()
     user = orm.User(name="bob")
     db.add(user)
     db.add(orm.OAuthClient(identifier="jupyterhub"))  # tokens belong to the hub's client by default
