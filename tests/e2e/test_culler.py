@@ -214,6 +214,7 @@ class TestManagedCuller:
             assert word in message, message
         assert "" not in hub.user_model("dee")["servers"]
 
+    @pytest.mark.hub_versions
     def test_throwaway_users_are_removed_after_their_servers_stop(self, hub):
         name = "anon~abc123def456"
         model = spawn_ready(hub, name, groups=["saturn-throwaway"])
@@ -229,6 +230,7 @@ class TestManagedCuller:
         removed = [when for when, _, msg in culler_log(hub.log_file) if msg.startswith(f"Removed throwaway user {name}:")]
         assert len(removed) == 1 and removed[0] >= decided
 
+    @pytest.mark.hub_versions
     def test_pages_of_ready_users_are_all_swept(self, hub):
         # the culler lists 2 users per page here: five servers ready at once need three pages
         users = [f"pg{i}" for i in range(5)]

@@ -53,6 +53,7 @@ def banner(html: str) -> tuple[bool, str]:
     return "hidden" not in m.group(0), text
 
 
+@pytest.mark.hub_versions
 def test_route_reports_deadlines_and_the_banner_shows_before_the_stop(hub):
     r = hub.spawn("dan", {})
     assert r.status_code in (201, 202), r.text
