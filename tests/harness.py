@@ -210,15 +210,20 @@ class Hub:
         return requests.request(method, self.url + "/hub/api" + path, headers=headers, timeout=kw.pop("timeout", 30), **kw)
 
     def version(self) -> tuple[int, ...]:
-        return tuple(int(x) for x in re.findall(r"\d+", requests.get(self.url + "/hub/api/", timeout=5).json()["version"])[:2])
+        return tuple(int(x) for x in re.findall(r"\d+", requests.get(self.url + "/hub/api/", timeout=30).json()["version"])[:2])
 
-    def spawn(self, user: str, options: dict | None = None, server: str = "") -> requests.Response:
-        """POST a server start with user_options in the body shape this hub version expects."""
+    def spawn(self, user: str, options: dict | None = None, server: str = "", timeout: float = 30) -> requests.Response:
+        """POST a server start with user_options in the body shape this hub version expects.
+
+        ``timeout``: how long to wait for the answer (a spawn that fails fast answers only after the
+        hub has stopped what it started, which takes longer while the backend is unreachable)."""
         path = f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
         body = options
         if options is not None and self.version() >= (6, 0):
             body = {"user_options": options}
-        return self.api("POST", path, json=body) if body is not None else self.api("POST", path)
+        if body is None:
+            return self.api("POST", path, timeout=timeout)
+        return self.api("POST", path, json=body, timeout=timeout)
 
     def user_model(self, user: str) -> dict:
         r = self.api("GET", f"/users/{user}")
