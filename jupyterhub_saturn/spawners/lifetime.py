@@ -149,9 +149,9 @@ class ServerLifetimeMixin(Configurable):
         return status
 
     def revoke_stale_tokens(self) -> int:
-        """Delete the API token of this server's earlier start: the one recorded at start, or (state saved
-        without it, e.g. a hub killed while starting) those JupyterHub named "Server at <url>". Never the
-        token of a start in progress. Returns how many were deleted."""
+        """Delete the API token of this server's earlier start: the one recorded at start, or (the hub has
+        the server on record but no token id, e.g. it was killed while starting) those JupyterHub named
+        "Server at <url>". Never the token of a start in progress. Returns how many were deleted."""
         user = getattr(self, "user", None)
         orm_user = getattr(user, "orm_user", None)
         db = getattr(user, "db", None)
@@ -161,8 +161,10 @@ class ServerLifetimeMixin(Configurable):
         note = f"Server at {url_path_join(user.base_url, url_escape_path(self.name or ''), '/')}"
         if self._saturn_token_id is not None:
             stale = [t for t in orm_user.api_tokens if t.id == self._saturn_token_id and t.note == note]
-        else:
+        elif getattr(self, "server", None) is not None:  # the hub has a server on record, but no token id
             stale = [t for t in orm_user.api_tokens if t.note == note]
+        else:  # nothing was running: leave tokens alone
+            return 0
         stale = [t for t in stale if t is not current]
         for token in stale:
             db.delete(token)

@@ -109,6 +109,8 @@ def test_without_a_record_tokens_named_for_the_server_go_but_never_a_start_in_pr
     s.api_token = user.new_api_token(note="Server at /user/bob/")  # a start in progress
     user.new_api_token(note="Requested via api")
     s.load_state({"saturn_token_id": "7"})  # not an id: ignored
+    assert s.revoke_stale_tokens() == 0  # and no server on record: nothing was running, nothing to revoke
+    s.server = SimpleNamespace(url="http://127.0.0.1:1/user/bob/")  # the hub had a server on record
     assert s.revoke_stale_tokens() == 1
     assert s._orm_token(s.api_token) is not None
     assert notes(user) == ["Requested via api", "Server at /user/bob/"]
