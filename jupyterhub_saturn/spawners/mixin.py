@@ -15,7 +15,7 @@ from traitlets import default, validate
 from traitlets.config import Configurable
 
 from ..errors import SaturnError
-from ..http_errors import http_error
+from ..http_errors import one_line, quiet_repeated_refusals, refusal_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
@@ -163,9 +163,11 @@ class SaturnSpawnerMixin(Configurable):
             if inspect.isawaitable(result):
                 await result
         except SaturnError as err:
-            self.log.info("Refused user_options for %s: %s", self._log_name, err.text)
+            quiet_repeated_refusals(self.log)
+            self.log.warning("Refused spawn option for %s: field %s: %s", self._log_name,
+                             err.field or "user_options", one_line(err.text))
             self._restore_accepted_options()
-            raise http_error(err) from None
+            raise refusal_error(err) from None
         self.user_options = normalized
         self._saturn_last_ok = normalized
         if getattr(self, "orm_spawner", None) is not None:
