@@ -6,11 +6,11 @@ so the core's message reaches the person unchanged, with the right status code.
 A refused spawn option (:func:`refusal_error`) is logged once, by the spawner, as one warning line.
 JupyterHub itself logs an exception raised by ``apply_user_options`` up to four more times, two of them
 with a traceback (``Spawner._run_apply_user_options``, ``User.spawn``, the ``opt-`` link handler, tornado's
-HTTPError warning), so any user could flood the log. :class:`RefusalLogFilter` drops exactly those
-records: they carry :data:`REFUSAL_MARK` in the error's log text, which no page or API answer shows
-(those use ``jupyterhub_message``). It can go once JupyterHub logs an ``HTTPError`` from
-``apply_user_options`` without a traceback (upstream: spawner.py ``_run_apply_user_options``, pages.py
-``SpawnHandler._get``).
+HTTPError warning), so any user could flood the log. :class:`RefusalLogFilter` (installed by
+:mod:`jupyterhub_saturn.upstream_guards`) drops exactly those records: they carry :data:`REFUSAL_MARK` in the
+error's log text, which no page or API answer shows (those use ``jupyterhub_message``). It can go once
+JupyterHub logs an ``HTTPError`` from ``apply_user_options`` without a traceback (upstream: spawner.py
+``_run_apply_user_options``, pages.py ``SpawnHandler._get``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def refusal_error(err: SaturnError) -> web.HTTPError:
 
 def one_line(text: str) -> str:
     """``text`` safe for one log line (no line breaks a user could inject)."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+    return text.replace("\n", "\\n").replace("\r", "\\r")
 
 
 class RefusalLogFilter(logging.Filter):
@@ -63,13 +63,3 @@ class RefusalLogFilter(logging.Filter):
             return REFUSAL_MARK not in record.getMessage()
         except Exception:  # noqa: BLE001 - a record that cannot format is not ours to drop
             return True
-
-
-_FILTER = RefusalLogFilter()
-
-
-def quiet_repeated_refusals(*loggers: logging.Logger) -> None:
-    """Install the filter on ``loggers`` and on tornado's (idempotent)."""
-    for logger in (*loggers, logging.getLogger("tornado.general"), logging.getLogger("tornado.application")):
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)

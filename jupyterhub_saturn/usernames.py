@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 #: longest username accepted at sign-in (JupyterHub's database column holds 255 characters)
 MAX_USERNAME_CHARS = 255
-#: longest home directory name, in bytes (file systems allow 255; leave room for editors' temp files)
-MAX_HOME_NAME_BYTES = 120
+#: longest home directory name, in bytes (what file systems allow; every name that fitted keeps its old home)
+MAX_HOME_NAME_BYTES = 255
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _SAFE_CHARS = "@.-_+"

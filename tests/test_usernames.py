@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given
@@ -49,7 +50,7 @@ def test_long_names_are_cut_with_a_hash_and_stay_distinct():
     assert len(home_dir_name(a).encode()) <= MAX_HOME_NAME_BYTES
     assert home_dir_name(a) != home_dir_name(b)
     cut = home_dir_name("é" * 100).split("=")[0]
-    assert cut.endswith("%A9") and len(cut) % 6 == 0  # whole %C3%A9 escapes only
+    assert re.fullmatch(r"(%[0-9A-F]{2})+", cut)  # whole %XX escapes only
 
 
 def test_a_plain_name_cannot_take_a_hashed_home():

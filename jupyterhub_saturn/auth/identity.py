@@ -15,12 +15,17 @@ from tornado import web
 from traitlets import Bool, Unicode
 from traitlets.config import Configurable
 
+from .. import upstream_guards
 from ..identities import IdentityBindings, IdentityTaken
 from ..usernames import normalize_username, username_problem
 
 
 class SaturnUsernameMixin:
-    """normalize_username / validate_username for an Authenticator."""
+    """normalize_username / validate_username for an Authenticator (and JupyterHub's input guards installed)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        upstream_guards.install(self.log)
 
     def normalize_username(self, username):
         return super().normalize_username(normalize_username(username))
