@@ -34,6 +34,7 @@ from ..throwaway import is_throwaway
 from ..usernames import username_problem
 from . import discovery
 from .claims import MissingClaim, claims_referenced, groups_from_claims, missing_claim_message, missing_claims, not_allowed_message, parse_rules
+from .access import SaturnAccessMixin, fresh_id_token, refresh_scope, stale_id_token_claims
 from .identity import SaturnBindingMixin, SaturnUsernameMixin
 from .mount import SaturnAuthenticatorMixin
 
@@ -144,7 +145,7 @@ class SaturnOAuthCallbackHandler(OAuthCallbackHandler):
         await super().get()
 
 
-class SaturnOAuthenticator(SaturnUsernameMixin, SaturnBindingMixin, OAuthenticator):
+class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBindingMixin, OAuthenticator):
     """Shared layer of the saturn-* OAuth authenticators: claims -> groups, clear refusals, refresh re-checks,
     usernames bound to the provider's stable account id (see :mod:`.identity`)."""
 
@@ -288,7 +289,9 @@ class SaturnOAuthenticator(SaturnUsernameMixin, SaturnBindingMixin, OAuthenticat
             return True
         if auth_model is not None and self.manage_groups and self.allowed_groups:
             self.log.warning("User %s is in none of the allowed groups", username)
-            raise auth_error(403, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
+            exc = auth_error(403, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
+            exc.saturn_not_allowed = username
+            raise exc
         return False
 
     # ------------------------------------------------------------ provider errors and refresh
@@ -319,10 +322,12 @@ class SaturnOAuthenticator(SaturnUsernameMixin, SaturnBindingMixin, OAuthenticat
     async def refresh_user(self, user, handler=None, **kwargs):
         """Upstream refresh (re-syncs groups), then re-check access; a provider outage keeps the current auth."""
         try:
-            model = await super().refresh_user(user, handler, **kwargs)
+            with refresh_scope():
+                model = await super().refresh_user(user, handler, **kwargs)
         except web.HTTPError as e:
             if 400 <= e.status_code < 500:
                 self.log.warning("Refresh of %s refused (%s); a new sign-in is required", user.name, e.log_message % e.args)
+                await self.saturn_end_access(user, "refresh refused")
                 return False
             raise
         except (HTTPClientError, *_OUTAGE) as e:
@@ -337,6 +342,7 @@ class SaturnOAuthenticator(SaturnUsernameMixin, SaturnBindingMixin, OAuthenticat
                 allowed = False
             if not allowed:
                 self.log.warning("User %s is no longer allowed (groups %s); a new sign-in is required", user.name, model.get("groups"))
+                await self.saturn_end_access(user, "no longer in an allowed group")
                 return False
         return model
 
@@ -486,6 +492,7 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
             nonce = (getattr(handler, "saturn_state", None) or {}).get("nonce") or ""
         try:
             token_info["id_token_claims"] = await self.saturn_validate_id_token(id_token, nonce)
+            fresh_id_token()
         except discovery.IdTokenError as e:
             self.log.warning("Rejected ID token: %s", e)
             raise auth_error(400, f"The sign-in was refused: {e}. Start again from the hub's login page.") from None
@@ -501,7 +508,10 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
         return user_info
 
     def saturn_claims(self, auth_state: dict) -> dict:
-        """ID-token claims overlaid with the userinfo answer (some providers put groups in only one)."""
+        """ID-token claims overlaid with the userinfo answer (some providers put groups in only one); during a
+        refresh without a new ID token, the userinfo answer alone (the saved ID token's claims may be stale)."""
         auth_state = auth_state or {}
         id_claims = (auth_state.get("token_response") or {}).get("id_token_claims") or {}
+        if stale_id_token_claims() and auth_state.get(self.user_auth_state_key) and not self.userdata_from_id_token:
+            id_claims = {}
         return {**id_claims, **(auth_state.get(self.user_auth_state_key) or {})}

@@ -15,7 +15,7 @@ import requests
 
 from jupyterhub_saturn.cli import main as cli
 
-from ..harness import Hub
+from ..harness import Hub, wait_for
 from ..oidc.provider import OIDCProvider, provider_login
 from .conftest import make_oidc_hub
 from .test_oidc_e2e import groups, page_text
@@ -94,3 +94,59 @@ def test_issuer_changed_after_start_up_is_a_503_naming_the_setting_in_the_log(hu
     log = hub.log_text()
     assert "jupyterhub-saturn configuration error: SaturnOIDCAuthenticator.issuer:" in log
     assert "says its issuer is" in log
+
+
+# ---------------------------------------------------------------- access ends when it should
+
+
+def scopes_of(hub: Hub, token: str) -> set[str]:
+    r = hub.api("GET", "/user", token=token)
+    assert r.status_code == 200, r.text
+    return set(r.json()["scopes"])
+
+
+def test_a_sign_in_refused_for_groups_ends_the_groups_and_what_tokens_may_do(idp_hub):
+    hub, idp = idp_hub
+    idp.set_claims("teach", preferred_username="teach", email="t@uni.example", groups=["cs101-staff"])
+    assert login(hub, "teach").status_code == 302
+    token = hub.user_token("teach")
+    assert groups(hub, "teach") == ["cs101", "cs101-instructors", "instructors"]
+    assert "custom:saturn:publish" in scopes_of(hub, token)
+
+    idp.set_claims("teach", preferred_username="teach", email="t@uni.example", groups=[])
+    r = login(hub, "teach")
+    assert r.status_code == 403 and "none of your groups may use this hub" in page_text(r)
+    assert groups(hub, "teach") == []
+    assert "custom:saturn:publish" not in scopes_of(hub, token)
+    assert not any("group=cs101" in s for s in scopes_of(hub, token))
+    assert "Access of teach ended (signed in but no longer in an allowed group)" in hub.log_text()
+
+
+def test_a_claim_removed_at_the_provider_ends_at_the_next_refresh(hub_factory, oidc_provider):
+    # the provider also puts the claims in the ID token (as many do); "roles" then disappears from userinfo,
+    # while the ID token saved at sign-in still has it: only what the provider says now may count
+    idp = oidc_provider(claims_in_id_token=True)
+    hub = make_oidc_hub(hub_factory, idp, """
+c.Authenticator.auth_refresh_age = 1
+c.SaturnOIDCAuthenticator.claim_groups = [
+    {"claim": "groups", "patterns": [{"match": "^(?P<c>cs[0-9]+)-staff$", "groups": ["instructors", "{c}", "{c}-instructors"]}]},
+    {"claim": "roles", "map": {"hub-admin": "hub-admins"}},
+]
+""")
+    idp.set_claims("ins", preferred_username="ins", email="i@uni.example", groups=["cs101-staff"], roles=["hub-admin"])
+    s = requests.Session()
+    assert provider_login(s, hub.url, "ins").status_code == 302
+    token = hub.user_token("ins")
+    assert groups(hub, "ins") == ["cs101", "cs101-instructors", "hub-admins", "instructors"]
+    assert hub.user_model("ins")["admin"] is True
+
+    idp.set_claims("ins", preferred_username="ins", email="i@uni.example", groups=["cs101-staff"])  # no "roles"
+
+    def refreshed():
+        assert s.get(hub.url + "/hub/home", allow_redirects=False, timeout=30).status_code == 200
+        return "hub-admins" not in groups(hub, "ins")
+
+    wait_for(refreshed, timeout=60, interval=1, what="the removed claim to take effect at a refresh")
+    assert groups(hub, "ins") == ["cs101", "cs101-instructors", "instructors"]
+    assert hub.user_model("ins")["admin"] is False and "admin:users" not in scopes_of(hub, token)
+    assert "Refreshing oauth access token" not in hub.log_text()  # the access token was still valid
