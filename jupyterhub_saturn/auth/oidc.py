@@ -34,7 +34,7 @@ from ..throwaway import is_throwaway
 from ..usernames import username_problem
 from . import discovery
 from .claims import MissingClaim, claims_referenced, groups_from_claims, missing_claim_message, missing_claims, not_allowed_message, parse_rules
-from .access import SaturnAccessMixin, fresh_id_token, refresh_scope, stale_id_token_claims
+from .access import SaturnAccessMixin, SaturnLogoutHandler, fresh_id_token, refresh_scope, stale_id_token_claims
 from .identity import SaturnBindingMixin, SaturnUsernameMixin
 from .mount import SaturnAuthenticatorMixin
 
@@ -151,6 +151,7 @@ class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBinding
 
     login_handler = SaturnOAuthLoginHandler
     callback_handler = SaturnOAuthCallbackHandler
+    logout_handler = SaturnLogoutHandler
     saturn_sends_nonce = False
 
     claim_groups = Union(
