@@ -16,7 +16,7 @@ from traitlets.config import Configurable
 
 from ..errors import SaturnError
 from .. import upstream_guards
-from ..http_errors import one_line, refusal_error
+from ..http_errors import OWN_LINE, one_line, refusal_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
@@ -167,7 +167,7 @@ class SaturnSpawnerMixin(Configurable):
                 await result
         except SaturnError as err:
             upstream_guards.install(self.log)
-            self.log.warning("Refused spawn option for %s: field %s: %s", self._log_name,
+            self.log.warning(OWN_LINE + " for %s: field %s: %s", self._log_name,
                              err.field or "user_options", one_line(err.text))
             self._restore_accepted_options()
             raise refusal_error(err) from None

@@ -208,6 +208,7 @@ def fuzz_usernames(hub: Hub, tally: Tally, rng: random.Random, n: int) -> None:
             tally.check("api-user", r, name)
 
 
+@pytest.mark.hub_versions
 def test_a_thousand_hostile_requests_get_no_5xx_and_leave_no_traceback(hub):
     rng = random.Random(SEED)
     tally = Tally()
@@ -222,13 +223,15 @@ def test_a_thousand_hostile_requests_get_no_5xx_and_leave_no_traceback(hub):
     assert hub_tracebacks(hub.log_text()) == []
 
 
+@pytest.mark.hub_versions
 def test_one_warning_line_per_refused_spawn_option(hub):
     before = len(hub.log_text())
     r = hub.spawn("stud", {"size": "huge\nfake log line"})
-    assert r.status_code == 400 and "unknown size" in r.json()["message"] and "saturn: refused" not in r.text
+    assert r.status_code == 400 and r.json()["message"].startswith("unknown size 'huge")
     s = hub.login("stud")
-    r = s.get(f"{hub.url}/hub/spawn?opt-gpu=t4", timeout=60)
-    assert r.status_code in (400, 403) and "saturn: refused" not in r.text
+    prefix = "opt-" if hub.version() >= (6, 0) else ""  # JupyterHub 5 passes query arguments as they are
+    r = s.get(f"{hub.url}/hub/spawn?{prefix}gpu=t4", timeout=60)
+    assert r.status_code in (400, 403)  # the form again, with the message (JupyterHub 6) or a generic one (5.5)
     new = hub.log_text()[before:]
     refusals = [line for line in new.splitlines() if "Refused spawn option" in line]
     assert len(refusals) == 2, new
