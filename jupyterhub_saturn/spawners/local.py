@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Dict, List, Unicode, default
@@ -29,6 +28,7 @@ from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import NO_GPU, Selection
 from ..profiles.quantities import format_size
+from ..usernames import home_dir_name
 from .cgroups import CgroupLimiter
 from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
@@ -128,7 +128,7 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
             import pwd
 
             return pwd.getpwnam(self.user.name).pw_dir
-        return os.path.join(self.home_root, quote(self.user.name, safe="@.-_+"))
+        return os.path.join(self.home_root, home_dir_name(self.user.name))
 
     def make_preexec_fn(self, name):
         cgroup = self._cgroup_path

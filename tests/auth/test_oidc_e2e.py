@@ -308,6 +308,7 @@ def test_changed_claims_are_picked_up_on_refresh(hub_factory, oidc_provider):
         return r.status_code == 302 and "/hub/login" in r.headers["Location"]
 
     wait_for(signed_out, timeout=90, interval=1, what="session ended after losing all groups")
+    assert groups(hub, "stu") == []  # and the groups (so the roles) the claims gave are gone
     _, r = login(hub, "stu")
     assert r.status_code == 403 and "none of your groups may use this hub" in page_text(r)
 
