@@ -25,6 +25,7 @@ import sys
 
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from ..compat import hub_template_dir
 from ..errors import ConfigError
 from ..handlers import saturn_handlers
 from ..settings import Saturn
@@ -43,11 +44,6 @@ def validate_startup(app) -> None:
         check(app.config, app.log)
 
 
-def _hub_template_dir(app) -> str | None:
-    default = getattr(app, "_template_paths_default", None)
-    return default()[0] if default is not None else None
-
-
 def place_templates(app) -> None:
     """Put the product's templates after the admin's ``template_paths`` and before JupyterHub's own.
 
@@ -58,7 +54,7 @@ def place_templates(app) -> None:
     env = app.tornado_settings.get("jinja2_env") if hasattr(app, "tornado_settings") else None
     if env is None:
         return
-    hub_dir = _hub_template_dir(app)
+    hub_dir = hub_template_dir(app)
     loaders = env.loader.loaders if isinstance(env.loader, ChoiceLoader) else [env.loader]
     for loader in loaders:
         if isinstance(loader, FileSystemLoader) and hub_dir in loader.searchpath:

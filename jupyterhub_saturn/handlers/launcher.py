@@ -20,6 +20,7 @@ from urllib.parse import quote
 from jupyterhub import orm, roles
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from ..compat import spawn_pending
 from ..errors import SaturnError
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
@@ -186,15 +187,13 @@ class Launcher:
                     spawner = user.spawners[""]
                     # mark the spawn pending the way the hub's own spawn handler does, so the API and the
                     # proxy see "pending" (not "ready") until the server answers HTTP
-                    spawner._spawn_pending = True
                     try:
-                        await user.spawn("", options=options)
-                        await self.app.proxy.add_user(user, "")
+                        with spawn_pending(spawner):
+                            await user.spawn("", options=options)
+                            await self.app.proxy.add_user(user, "")
                     except Exception:  # noqa: BLE001
                         self.log.exception("Could not start a warm-pool server for %s", image)
                         return
-                    finally:
-                        spawner._spawn_pending = False
                     names.append(user.name)
         finally:
             self._refilling = False

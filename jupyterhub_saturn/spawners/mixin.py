@@ -14,6 +14,7 @@ import inspect
 from traitlets import default, validate
 from traitlets.config import Configurable
 
+from ..compat import apply_user_options_dict, spawner_log_name
 from ..errors import SaturnError
 from ..http_errors import http_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
@@ -121,7 +122,7 @@ class SaturnSpawnerMixin(Configurable):
         async def saturn_then_configured(spawner, user_options):
             await spawner.apply_saturn_options(user_options)
             if isinstance(hook, dict):
-                return spawner._apply_user_options_dict(user_options)
+                return apply_user_options_dict(spawner, user_options)
             result = hook(spawner, user_options)
             if inspect.isawaitable(result):
                 result = await result
@@ -163,7 +164,7 @@ class SaturnSpawnerMixin(Configurable):
             if inspect.isawaitable(result):
                 await result
         except SaturnError as err:
-            self.log.info("Refused user_options for %s: %s", self._log_name, err.text)
+            self.log.info("Refused user_options for %s: %s", spawner_log_name(self), err.text)
             self._restore_accepted_options()
             raise http_error(err) from None
         self.user_options = normalized
@@ -171,7 +172,7 @@ class SaturnSpawnerMixin(Configurable):
         if getattr(self, "orm_spawner", None) is not None:
             self.orm_spawner.user_options = normalized
         self.log.info(
-            "Starting %s with %s; %s", self._log_name, selection.summary(),
+            "Starting %s with %s; %s", spawner_log_name(self), selection.summary(),
             self.saturn_shutoff.summary() if self.saturn_shutoff else "no auto-shutoff",
         )
 
