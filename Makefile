@@ -65,7 +65,7 @@ test-latest: venv node chromium kube-binaries
 
 # JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
 # do not depend on the hub version and already ran on 6.1)
-JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
+JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners tests/test_compat.py tests/test_hub_image_pins.py
 
 test-jh55: venv55 node chromium kube-binaries
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
