@@ -20,6 +20,7 @@ from urllib.parse import quote
 from jupyterhub import orm, roles
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from .. import metrics
 from ..compat import spawn_pending
 from ..errors import SaturnError
 from ..profiles import NO_GPU, default_choice, entitled_choices
@@ -157,6 +158,7 @@ class Launcher:
                 spawner.user_options = options
                 spawner.orm_spawner.user_options = options
                 self.app.db.commit()
+                metrics.warm_pool_claimed(image)
                 self.kick_refill()
                 return user
         self.kick_refill()
@@ -197,6 +199,7 @@ class Launcher:
                     names.append(user.name)
         finally:
             self._refilling = False
+            metrics.warm_pool(self.pool_ready())
 
     def _user(self, name: str):
         """The loaded User called ``name``, or None (UserDict.get does not look names up)."""
@@ -226,6 +229,7 @@ class Launcher:
                 await handler.spawn_single_user(user, "", options=options)
             except Exception as e:  # noqa: BLE001 - reported on the launch page
                 launch.state, launch.message = "failed", _message(e)
+                metrics.launch("failed")
                 return launch
         asyncio.ensure_future(self._finish(launch, user, record))
         return launch
@@ -244,9 +248,11 @@ class Launcher:
             path = await self.copy_into(user, record)
             launch.url = f"{user.url}lab/tree/{quote(path)}"
             launch.state, launch.message = "ready", "Ready"
+            metrics.launch("ready")
         except Exception as e:  # noqa: BLE001
             self.log.exception("Launch %s of %s for %s failed", launch.id, record.id, user.name)
             launch.state, launch.message = "failed", _message(e)
+            metrics.launch("failed")
 
     async def copy_into(self, user, record) -> str:
         """Write the notebook into the user's running server; never overwrite: returns the path used."""

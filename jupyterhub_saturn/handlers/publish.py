@@ -12,6 +12,7 @@ import json
 
 from tornado import web
 
+from .. import metrics
 from ..errors import InvalidChoice, NotEntitled, SaturnError
 from ..gallery import NotebookTooLarge
 from .base import SaturnAPIHandler, SaturnPageHandler
@@ -100,6 +101,7 @@ class _PublishMixin:
         if nb_id:
             self.ctx.exports.forget(nb_id)
         self.log.info("%s published %s (%s)", user.name, record.id, record.title)
+        metrics.published("republish" if nb_id else "publish")
         return record
 
     def record_json(self, record) -> dict:
@@ -150,6 +152,7 @@ class NotebookAPIHandler(_PublishMixin, SaturnAPIHandler):
         except SaturnError as err:
             self.saturn_fail(err)
         self.ctx.exports.forget(nb_id)
+        metrics.published("unpublish")
         self.set_status(204)
         self.finish()
 

@@ -14,6 +14,7 @@ import inspect
 from traitlets import default, validate
 from traitlets.config import Configurable
 
+from .. import metrics
 from ..compat import apply_user_options_dict, spawner_log_name
 from ..errors import SaturnError
 from ..http_errors import http_error
@@ -165,6 +166,7 @@ class SaturnSpawnerMixin(Configurable):
                 await result
         except SaturnError as err:
             self.log.info("Refused user_options for %s: %s", spawner_log_name(self), err.text)
+            metrics.spawn_refused(err.field, err.status)
             self._restore_accepted_options()
             raise http_error(err) from None
         self.user_options = normalized
