@@ -21,8 +21,8 @@ from jupyterhub_saturn.profiles.quantities import parse_cpu
 from ..harness import wait_for
 from ..kube.node_agent import NodeAgent
 from .kube_helpers import (
-    CHART_TOLERATIONS, GPU_TAINT, USER_TAINT, Cluster, chart_config, load_values, make_kube_hub, notebook_container,
-    pod_env, progress_events, reach_server, singleuser_args, wait_spawn_settled,
+    CHART_TOLERATIONS, GPU_TAINT, USER_TAINT, Cluster, chart_config, load_values, make_kube_hub, merge_values,
+    notebook_container, pod_env, progress_events, reach_server, singleuser_args, wait_spawn_settled,
 )
 
 pytestmark = pytest.mark.e2e
@@ -454,7 +454,8 @@ def test_apiserver_down_when_a_spawn_starts(kube_control_plane, kube_hub, kube_n
 def test_a_hub_configured_from_the_helm_values_spawns_a_gpu_server(kube_hub, kube_node_factory, hub_factory):
     """helm-values/saturn-values.yaml through the chart's config rules (authenticator swapped for the test one):
     the hub starts (its culler service too) and a T4 pod lands on a tainted T4 node and answers."""
-    values = load_values(REPO / "helm-values" / "saturn-values.yaml")
+    values = merge_values(load_values(REPO / "helm-values" / "saturn-values.yaml"),
+                          load_values(REPO / "helm-values" / "gpu-node-pools.yaml"))
     gpu = values["hub"]["config"]["Saturn"]["gpus"]["t4"]
     node = kube_node_factory(cpu="16", memory="64Gi", gpus=2, labels=gpu["node_selector"],
                              taints=[USER_TAINT, GPU_TAINT])
