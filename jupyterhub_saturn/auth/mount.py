@@ -24,6 +24,7 @@ import os
 import sys
 
 from jinja2 import ChoiceLoader, FileSystemLoader
+from traitlets import TraitError
 
 from ..compat import hub_template_dir
 from ..errors import ConfigError
@@ -75,9 +76,10 @@ def mount(app) -> list:
     try:
         validate_startup(app)
         routes = saturn_handlers(app)  # validates c.SaturnGallery against the catalog
-    except ConfigError as e:
-        app.log.critical("jupyterhub-saturn configuration error: %s", e.text)
-        print(f"jupyterhub-saturn configuration error: {e.text}", file=sys.stderr, flush=True)
+    except (ConfigError, TraitError) as e:
+        text = e.text if isinstance(e, ConfigError) else str(e)  # a TraitError names the class and the trait
+        app.log.critical("jupyterhub-saturn configuration error: %s", text)
+        print(f"jupyterhub-saturn configuration error: {text}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     place_templates(app)
     app.log.info("jupyterhub-saturn mounted into %s (%d routes)", type(app.authenticator).__name__, len(routes))

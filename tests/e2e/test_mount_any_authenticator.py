@@ -107,6 +107,7 @@ def test_publish_and_anonymous_run_this_copy(hub):
 @pytest.mark.parametrize("bad_line, path", [
     ('c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2 apples"}}', "Saturn.sizes.small.memory"),
     ('c.SaturnGallery.warm_pool = {"nope": 1}', "SaturnGallery.warm_pool.nope"),
+    ("c.SaturnGallery.warm_pool = None", "The 'warm_pool' trait of a SaturnGallery instance expected a dict"),
 ])
 def test_a_config_mistake_stops_the_hub_naming_the_key(hub_factory, tmp_path, bad_line, path):
     config = GALLERY_CONFIG + campus_auth(_admin_templates(tmp_path / "t")) + bad_line + SETUP
