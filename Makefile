@@ -13,13 +13,14 @@ Z2JH_CHART_DIR ?= ../shared/z2jh-chart/4.4.0
 HUB_IMAGE_PINS := $(Z2JH_CHART_DIR)/hub-image-requirements.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean
+.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries helm bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]" "jupyterhub-idle-culler==2.0.0"
+	# idle-culler 2.0: the culler benchmark's peer; pycurl: the z2jh chart config selects tornado's curl client
+	$(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]" "jupyterhub-idle-culler==2.0.0" "pycurl==7.46.0"
 	touch $@
 
 # no forced upgrades: the hub image's exact set, the package (with the kube and oauth extras) on top,
@@ -53,21 +54,26 @@ chromium:
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
+# helm from its Go module at the pinned version (tests/kube/versions.py), cached beside the apiserver;
+# its own lock, so `make -j2 kube-binaries helm` builds both at once
+helm: venv
+	$(VENV)/bin/python -m tests.kube.helm
+
 demo: venv node_modules/.installed
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
-unit: venv kube-binaries
+unit: venv kube-binaries helm
 	$(VENV)/bin/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
-test-latest: venv node chromium kube-binaries
+test-latest: venv node chromium kube-binaries helm
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
 # do not depend on the hub version and already ran on 6.1)
-JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners tests/test_compat.py tests/test_hub_image_pins.py
+JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners tests/chart tests/test_compat.py tests/test_hub_image_pins.py
 
-test-jh55: venv55 node chromium kube-binaries
+test-jh55: venv55 node chromium kube-binaries helm
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
 
 test: test-latest test-jh55

@@ -82,3 +82,63 @@ def write_hub_files(docs, etc: Path) -> dict:
     for key, value in data.items():
         (etc / "secret" / key).write_text(value)
     return data
+
+
+_RUN_CHART_CONFIG = r'''
+import json, sys
+from traitlets.config import Config
+c = Config()
+path = "/usr/local/etc/jupyterhub/jupyterhub_config.py"
+exec(compile(open(path).read(), path, "exec"), {"get_config": lambda: c, "__file__": path, "__name__": "__config__"})
+def sanitize(v):  # kubernetes client models (the chart's init container) -> their manifest form
+    if hasattr(v, "openapi_types"):
+        return {v.attribute_map[k]: sanitize(getattr(v, k)) for k in v.openapi_types if getattr(v, k) is not None}
+    if isinstance(v, dict):
+        return {k: sanitize(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [sanitize(x) for x in v]
+    return v
+def plain(value):
+    value = sanitize(value)
+    json.dumps(value)  # raises for what JSON cannot hold (e.g. classes): those are left out
+    return value
+out = {}
+for section, cfg in c.items():
+    if not hasattr(cfg, "items"):
+        continue
+    for key, value in cfg.items():
+        try:
+            out.setdefault(section, {})[key] = plain(value)
+        except (TypeError, ValueError):
+            pass
+with open(sys.argv[1], "w") as f:
+    json.dump(out, f)
+'''
+
+
+def chart_hub_config(values_files, workdir: Path, *, namespace: str = RELEASE):
+    """The traitlets Config the chart's own ``jupyterhub_config.py`` (and ``z2jh.py``) build from the rendered
+    ConfigMap and Secret for ``values_files``, run where the hub container has them (bubblewrap mounts)."""
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from traitlets.config import Config  # noqa: PLC0415
+
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the chart tests: install bubblewrap (bwrap)", pytrace=False)
+        pytest.skip("bubblewrap (bwrap) is not installed")
+    workdir.mkdir(parents=True, exist_ok=True)
+    etc = workdir / "etc"
+    write_hub_files(rendered(values_files, namespace=namespace, workdir=workdir), etc)
+    out = workdir / "config.json"
+    env = dict(os.environ, HELM_RELEASE_NAME=RELEASE, POD_NAMESPACE=namespace, HUB_SERVICE_PORT="8081",
+               PROXY_API_SERVICE_PORT="8001", PROXY_PUBLIC_SERVICE_PORT="80")
+    proc = subprocess.run([bwrap, "--dev-bind", "/", "/", "--tmpfs", "/usr/local/etc",
+                           "--ro-bind", str(etc), "/usr/local/etc/jupyterhub", "--die-with-parent", "--",
+                           sys.executable, "-c", _RUN_CHART_CONFIG, str(out)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=workdir)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return Config(json.loads(out.read_text()))

@@ -27,7 +27,7 @@ import yaml
 
 from ..e2e.gallery_helpers import publish, run_copy, sample_notebook
 from ..e2e.kube_helpers import GPU_TAINT, USER_TAINT, reach_server
-from ..harness import BIN, CHP, Hub, free_port, wait_for
+from ..harness import BIN, CHP, Hub, wait_for
 from ..kube.node_agent import NodeAgent
 from .chart import RELEASE, VALUES_DIR, rendered, write_hub_files
 

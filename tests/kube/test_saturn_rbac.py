@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import pytest
 import yaml
 
 pytest_plugins = ["tests.kube.fixtures"]
