@@ -31,7 +31,8 @@ from ..harness import BIN, CHP, Hub, wait_for
 from ..kube.node_agent import NodeAgent
 from .chart import RELEASE, VALUES_DIR, rendered, write_hub_files
 
-pytestmark = pytest.mark.e2e
+# the chart's hub image is the JupyterHub 5.5 set: this runs on both supported sets
+pytestmark = [pytest.mark.e2e, pytest.mark.hub_versions]
 pytest_plugins = ["tests.kube.fixtures"]
 
 HUB_PORT = 8081  # the chart's hub_bind_url

@@ -9,6 +9,8 @@ import yaml
 
 from .chart import VALUES_DIR, chart_dir, find, rendered, template
 
+pytestmark = pytest.mark.kube  # needs a Go build (helm): runs with the suites on the real apiserver
+
 BASE = VALUES_DIR / "saturn-values.yaml"
 OVERLAYS = sorted(p for p in VALUES_DIR.glob("*.yaml") if p.name not in ("saturn-values.yaml", "hub-rbac-saturn.yaml"))
 

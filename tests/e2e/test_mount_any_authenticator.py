@@ -9,7 +9,8 @@ import pytest
 from ..harness import Hub
 from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook
 
-pytestmark = pytest.mark.e2e
+# the mount relies on how each JupyterHub version builds its routes and template loader
+pytestmark = [pytest.mark.e2e, pytest.mark.hub_versions]
 
 #: an institution's own authenticator, defined in its config (like an LDAP or CILogon subclass would be)
 CAMPUS_AUTH = """
