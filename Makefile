@@ -6,22 +6,34 @@ PYTHON ?= python3
 VENV := .venv
 VENV55 := .venv-jh55
 JH_LATEST := jupyterhub==6.1.1
-JH_55 := jupyterhub==5.5.4
+# The Zero-to-JupyterHub chart whose hub image is the second supported version set (JupyterHub 5.5.0,
+# KubeSpawner 7.0.0, oauthenticator 17.4.0, tornado 6.5.7, SQLAlchemy 2.0.50): .venv-jh55 is that image's
+# pinned requirements, then this package installed on top, which must change none of them.
+Z2JH_CHART_DIR ?= ../shared/z2jh-chart/4.4.0
+HUB_IMAGE_PINS := $(Z2JH_CHART_DIR)/hub-image-requirements.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean
+.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries helm bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]"
+	# idle-culler 2.0: the culler benchmark's peer; pycurl: the z2jh chart config selects tornado's curl client
+	$(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]" "jupyterhub-idle-culler==2.0.0" "pycurl==7.46.0"
 	touch $@
 
-$(VENV55)/.installed: setup.cfg pyproject.toml
+# no forced upgrades: the hub image's exact set, the package (with the kube and oauth extras) on top,
+# then a check that every pinned version is still the installed one; test tools are constrained to the pins
+$(VENV55)/.installed: setup.cfg pyproject.toml $(HUB_IMAGE_PINS)
 	$(PYTHON) -m venv $(VENV55)
 	$(VENV55)/bin/pip install -q --upgrade pip
-	$(VENV55)/bin/pip install -q "$(JH_55)" -e ".[test]"
+	$(VENV55)/bin/pip install -q -r "$(HUB_IMAGE_PINS)"
+	$(VENV55)/bin/pip install -q -e ".[kube,oauth]"
+	$(VENV55)/bin/python -m tests.hub_image_pins "$(HUB_IMAGE_PINS)"
+	$(VENV55)/bin/pip install -q -c "$(HUB_IMAGE_PINS)" -e ".[test]"
+	$(VENV55)/bin/python -m tests.hub_image_pins "$(HUB_IMAGE_PINS)"
+	cp "$(HUB_IMAGE_PINS)" $(VENV55)/hub-image-pins.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -42,6 +54,11 @@ chromium:
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
+# helm from its Go module at the pinned version (tests/kube/versions.py), cached beside the apiserver;
+# its own lock, so `make -j2 kube-binaries helm` builds both at once
+helm: venv
+	$(VENV)/bin/python -m tests.kube.helm
+
 demo: venv node_modules/.installed
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
@@ -50,11 +67,11 @@ demo: venv node_modules/.installed
 unit: venv
 	$(VENV)/bin/python -m pytest -q -m "not e2e and not kube" $(PYTEST_ARGS)
 
-test-latest: venv node chromium kube-binaries
+test-latest: venv node chromium kube-binaries helm
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# JupyterHub 5.5: the tests marked hub_versions (behaviour that differs between the versions)
-test-jh55: venv55 node chromium kube-binaries
+# JupyterHub 5.5 (the z2jh 4.4.0 hub image's set): the tests marked hub_versions
+test-jh55: venv55 node chromium kube-binaries helm
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider -m hub_versions $(PYTEST_ARGS)
 
 # everything, phases timed, Go builds beside the installs (scripts/test-all.sh)

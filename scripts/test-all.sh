@@ -69,8 +69,9 @@ suite() {
 echo "== tool versions"
 $PYTHON --version; node --version; npm --version; (go version || echo "go: missing") 2>&1
 
-# 1. the Go builds (slowest step on a cold machine) start first
+# 1. the Go builds (slowest step on a cold machine) start first; helm has its own lock and cache
 background "go builds (etcd, kube-apiserver)" $PYTHON -m tests.kube.build
+background "go build (helm)" $PYTHON -m tests.kube.helm
 
 # 2. installs, beside the builds
 background "venv JupyterHub 5.5" make -s venv55
@@ -81,8 +82,9 @@ phase "Debian packages (chromium)" make -s chromium
 # 3. suites that need no Go build, beside it
 suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"
 
-# 4. the suites on the real kube-apiserver
+# 4. the suites on the real kube-apiserver (and the z2jh chart rendered by helm)
 join "go builds (etcd, kube-apiserver)"
+join "go build (helm)"
 suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
 
 # 5. JupyterHub 5.5: what differs between the versions

@@ -18,6 +18,7 @@ from oauthenticator.google import GoogleOAuthenticator
 
 from ..errors import ConfigError
 from .claims import claims_referenced
+from ..compat import google_member_groups
 from .mount import SaturnAuthenticatorMixin
 from .oidc import SaturnOAuthenticator
 
@@ -52,7 +53,7 @@ class SaturnGoogleAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, 
         if self._reads_google_groups() and not fetched_upstream:
             # upstream looks groups up only for allowed/admin_google_groups; the mapping needs them too
             if user.get("domain") in self.google_service_account_keys:
-                user["google_groups"] = sorted(await self._fetch_member_groups(user["email"], user["domain"]))
+                user["google_groups"] = sorted(await google_member_groups(self, user["email"], user["domain"]))
             else:
                 self.log.warning("No Google service account for domain %r: no google_groups for %s", user.get("domain"), user.get("email"))
 

@@ -1,10 +1,21 @@
-"""Mount jupyterhub-saturn into a stock JupyterHub through its authenticator.
+"""How jupyterhub-saturn joins a hub, whatever its authenticator.
 
-``Authenticator.get_handlers(app)`` is JupyterHub's supported way for a plugin to add
-pages under ``/hub/`` and it runs once at start-up, so the mixin also validates every
-``c.Saturn*`` setting there: a mistake stops the hub with the key path instead of
-failing the first spawn. Every ``saturn-*`` authenticator includes this mixin; for any
-other authenticator class ``X`` use ``class MyAuth(SaturnAuthenticatorMixin, X)``.
+An admin adds one line at the end of ``jupyterhub_config.py`` (or in a z2jh
+``hub.extraConfig`` entry, which runs after ``hub.config``)::
+
+    import jupyterhub_saturn
+    jupyterhub_saturn.setup(c)
+
+:func:`setup` keeps the configured authenticator (GitHub, LDAP, CILogon, PAM, …) and mounts
+the product into it at start-up: every ``c.Saturn*`` setting is validated (a mistake stops the
+hub naming the key path), the hub pages and API routes are added, the throwaway role and group
+are created, and the product's templates are placed after the admin's own ``template_paths``
+and before JupyterHub's (they extend JupyterHub's in small blocks). The ``saturn-*``
+authenticators are the same mount on JupyterHub's and oauthenticator's classes.
+
+JupyterHub offers exactly one supported start-up hook with the app in hand that adds hub
+routes, ``Authenticator.get_handlers(app)`` (``JupyterHub.extra_handlers`` is deprecated
+since 3.1), so the mount rides on the configured authenticator class instead of replacing it.
 """
 
 from __future__ import annotations
@@ -13,13 +24,16 @@ import os
 import sys
 
 from jinja2 import ChoiceLoader, FileSystemLoader
+from traitlets import TraitError
 
+from ..compat import hub_template_dir
 from ..errors import ConfigError
 from ..handlers import saturn_handlers
 from ..settings import Saturn
 from ..throwaway import is_throwaway
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates")
+AUTHENTICATOR_ENTRY_POINTS = "jupyterhub.authenticators"
 
 
 def validate_startup(app) -> None:
@@ -34,26 +48,58 @@ def validate_startup(app) -> None:
         started(app)
 
 
-def _add_templates(app) -> None:
+def place_templates(app) -> None:
+    """Put the product's templates after the admin's ``template_paths`` and before JupyterHub's own.
+
+    JupyterHub builds its loader as ``templates/…`` (its own, for ``{% extends "templates/home.html" %}``)
+    then one FileSystemLoader over ``template_paths`` with its own directory last. An admin's
+    ``home.html`` therefore still wins over the product's, and the product's wins over JupyterHub's.
+    """
     env = app.tornado_settings.get("jinja2_env") if hasattr(app, "tornado_settings") else None
-    if env is None or getattr(env, "_saturn_templates", False):
+    if env is None:
         return
-    env.loader = ChoiceLoader([FileSystemLoader(TEMPLATES), env.loader])
-    env._saturn_templates = True
+    hub_dir = hub_template_dir(app)
+    loaders = env.loader.loaders if isinstance(env.loader, ChoiceLoader) else [env.loader]
+    for loader in loaders:
+        if isinstance(loader, FileSystemLoader) and hub_dir in loader.searchpath:
+            if TEMPLATES not in loader.searchpath:
+                loader.searchpath.insert(loader.searchpath.index(hub_dir), TEMPLATES)
+            break
+    else:  # an unexpected loader layout: still serve the product's own pages, shadowing nothing
+        env.loader = ChoiceLoader([env.loader, FileSystemLoader(TEMPLATES)])
+    if env.cache is not None:  # nothing is rendered yet at start-up; be safe anyway
+        env.cache.clear()
+    if TEMPLATES not in app.template_paths:
+        index = app.template_paths.index(hub_dir) if hub_dir in app.template_paths else len(app.template_paths)
+        app.template_paths.insert(index, TEMPLATES)
+
+
+def mount(app) -> list:
+    """Start-up: validate, place the templates, register metrics; the routes to add under ``/hub/``."""
+    try:
+        validate_startup(app)
+        routes = saturn_handlers(app)  # validates c.SaturnGallery against the catalog
+    except (ConfigError, TraitError) as e:
+        text = e.text if isinstance(e, ConfigError) else str(e)  # a TraitError names the class and the trait
+        app.log.critical("jupyterhub-saturn configuration error: %s", text)
+        print(f"jupyterhub-saturn configuration error: {text}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    place_templates(app)
+    app.log.info("jupyterhub-saturn mounted into %s (%d routes)", type(app.authenticator).__name__, len(routes))
+    return routes
 
 
 class SaturnAuthenticatorMixin:
-    """Adds jupyterhub-saturn's hub pages and start-up validation to an Authenticator."""
+    """Mounts jupyterhub-saturn (start-up validation, pages, templates) into an Authenticator.
+
+    :func:`setup` applies it to whatever authenticator the hub is configured with; the
+    ``saturn-*`` classes are it applied to JupyterHub's and oauthenticator's authenticators.
+    """
+
+    saturn_mounted = True
 
     def get_handlers(self, app):
-        try:
-            validate_startup(app)
-        except ConfigError as e:
-            app.log.critical("jupyterhub-saturn configuration error: %s", e.text)
-            print(f"jupyterhub-saturn configuration error: {e.text}", file=sys.stderr, flush=True)
-            raise SystemExit(1) from None
-        _add_templates(app)
-        return saturn_handlers(app) + list(super().get_handlers(app))
+        return mount(app) + list(super().get_handlers(app))
 
     def check_blocked_users(self, username, authentication=None):
         """Refuse logins into the throwaway namespace (``anon~…``), whatever the provider returned."""
@@ -61,3 +107,54 @@ class SaturnAuthenticatorMixin:
             self.log.warning("Refusing login as %r: the name is in the throwaway namespace", username)
             return False
         return super().check_blocked_users(username, authentication)
+
+
+def resolve_authenticator(value):
+    """The class a ``c.JupyterHub.authenticator_class`` value names: a class, an entry point
+    name (``github``, ``saturn-oidc``) or an import string; unset means JupyterHub's default."""
+    if value is None or type(value).__name__ == "LazyConfigValue":
+        from jupyterhub.app import JupyterHub  # noqa: PLC0415 - only at config time
+
+        return JupyterHub.class_traits()["authenticator_class"].default_value
+    if isinstance(value, type):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ConfigError("JupyterHub.authenticator_class", f"{value!r} is not a class or a class name")
+    from importlib.metadata import entry_points  # noqa: PLC0415
+
+    for ep in entry_points(group=AUTHENTICATOR_ENTRY_POINTS):
+        if ep.name.lower() == value.lower():
+            return ep.load()
+    from traitlets.utils.importstring import import_item  # noqa: PLC0415
+
+    try:
+        return import_item(value)
+    except Exception as e:  # noqa: BLE001 - any import failure is the same config mistake
+        raise ConfigError("JupyterHub.authenticator_class", f"cannot load {value!r}: {e}") from None
+
+
+def with_saturn(authenticator_class: type) -> type:
+    """``authenticator_class`` with jupyterhub-saturn mounted (itself if it already is)."""
+    if issubclass(authenticator_class, SaturnAuthenticatorMixin):
+        return authenticator_class
+    return type(
+        f"Saturn{authenticator_class.__name__}",
+        (SaturnAuthenticatorMixin, authenticator_class),
+        {"__module__": __name__, "__doc__": f"{authenticator_class.__name__} with jupyterhub-saturn mounted."},
+    )
+
+
+def setup(c) -> type:
+    """Mount jupyterhub-saturn into the hub configured by ``c``, keeping its authenticator.
+
+    Call it after ``c.JupyterHub.authenticator_class`` is set (last in ``jupyterhub_config.py``,
+    or in a z2jh ``hub.extraConfig`` entry). Returns the authenticator class now configured.
+    A name that cannot be loaded stops the hub naming ``JupyterHub.authenticator_class``.
+    """
+    try:
+        cls = with_saturn(resolve_authenticator(c.JupyterHub.get("authenticator_class")))
+    except ConfigError as e:
+        print(f"jupyterhub-saturn configuration error: {e.text}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    c.JupyterHub.authenticator_class = cls
+    return cls

@@ -7,6 +7,6 @@
 - :mod:`.service` -- :func:`culler_service` for ``jupyterhub_config.py``
 """
 
-from .service import culler_scopes, culler_service
+from .service import culler_scopes, culler_service, local_hub_api_url
 
-__all__ = ["culler_scopes", "culler_service"]
+__all__ = ["culler_scopes", "culler_service", "local_hub_api_url"]

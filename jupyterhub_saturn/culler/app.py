@@ -164,6 +164,7 @@ class SaturnCuller(Application):
                 try:
                     report = await sweeper.sweep()
                     self.log.info("Sweep %d: %s", number, report.summary())
+                    await sweeper.report_culls(report)
                 except Exception:  # noqa: BLE001 - one bad sweep must not end the service
                     self.log.exception("Sweep %d failed; trying again next time", number)
                 if self.once:

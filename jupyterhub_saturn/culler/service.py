@@ -21,6 +21,7 @@ The role carries the narrowest scopes that work (checked against JupyterHub 5.5 
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from ..policy import config_duration
@@ -44,6 +45,18 @@ def culler_scopes(*, throwaway_group: str | None = "saturn-throwaway", busy_kern
     return scopes
 
 
+def local_hub_api_url(c) -> str:
+    """The hub API on the hub's own loopback, from a config ``c`` (``hub_bind_url`` or ``hub_port``, and
+    ``base_url``), as the z2jh chart's own culler reaches it: the hub's NetworkPolicy does not admit the
+    hub pod through its Service. z2jh binds ``http://:8081``, so this is ``http://127.0.0.1:8081/hub/api``."""
+    hub = c.JupyterHub
+    bind = hub.get("hub_bind_url") or ""
+    port = (urlsplit(bind).port if isinstance(bind, str) and bind else None) or hub.get("hub_port") or 8081
+    base = hub.get("base_url") or "/"
+    base = base if isinstance(base, str) else "/"
+    return f"http://127.0.0.1:{int(port)}/{base.strip('/') + '/' if base.strip('/') else ''}hub/api"
+
+
 def culler_service(
     *,
     name: str = "saturn-culler",
@@ -56,6 +69,7 @@ def culler_service(
     busy_kernels: bool = False,
     proxy_url: str | None = None,
     command: list[str] | None = None,
+    api_url: str | None = None,
     extra_args: list[str] = (),
     environment: dict | None = None,
 ) -> tuple[dict, dict]:
@@ -87,6 +101,10 @@ def culler_service(
     args += [f"--throwaway-group={throwaway_group or ''}", f"--throwaway-grace={grace}"]
     if proxy_url:
         args.append(f"--proxy-url={proxy_url}")
+    if api_url:
+        if not str(api_url).startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.api_url", f"{api_url!r} is not an http(s) URL")
+        args.append(f"--api-url={api_url}")
     cmd = list(command) if command else [sys.executable, "-m", "jupyterhub_saturn.culler"]
     # a hub-managed culler ends with its hub (a hub killed with SIGKILL would otherwise leave it running)
     args.append("--exit-with-parent")

@@ -41,6 +41,7 @@ class SweepReport:
     requests: int = 0
     seconds: float = 0.0
     stopped: list[str] = field(default_factory=list)
+    culls: Counter = field(default_factory=Counter)  # by reason: idle, max-age, throwaway
 
     def summary(self) -> str:
         acts = ", ".join(f"{k} {v}" for k, v in sorted(self.actions.items())) or "nothing"
@@ -98,6 +99,16 @@ class Sweeper:
         report.seconds = time.monotonic() - t0
         return report
 
+    async def report_culls(self, report: SweepReport) -> None:
+        """Tell the hub what this sweep culled, by reason, for its metrics (``saturn_culls``); best effort."""
+        culls = {reason: n for reason, n in report.culls.items() if n}
+        if not culls:
+            return
+        try:
+            await self.hub.api("POST", "/saturn/culls", body={"culls": culls}, ok=(204,))
+        except HubError as e:
+            self.log.warning("Could not report culls to the hub's metrics: %s", e)
+
     # ------------------------------------------------------------ servers
 
     async def _handle_user(self, user: dict, members: set[str], now: datetime, report: SweepReport) -> None:
@@ -132,6 +143,7 @@ class Sweeper:
             self.log.error("Stopping %s failed (retrying next sweep): %s", decision.log_name, e)
             report.errors += 1
             return SKIP
+        report.culls[_reason(decision)] += 1
         if status == 202:
             self.log.info("%s is slow to stop; the hub keeps stopping it", decision.log_name)
             report.actions["stopping"] += 1
@@ -205,4 +217,11 @@ class Sweeper:
                 report.errors += 1
             return
         self.log.info("Removed throwaway user %s: %s", name, why)
+        report.culls["throwaway"] += 1
         report.removed_users.append(name)
+
+
+def _reason(decision: ServerDecision) -> str:
+    """Why a stopped server was stopped, as the metrics count it: ``idle`` or ``max-age``."""
+    reason = decision.deadlines.reason if decision.deadlines is not None else None
+    return reason if reason in ("idle", "max-age") else "idle"

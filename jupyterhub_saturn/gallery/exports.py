@@ -8,6 +8,7 @@ stale renders are never served; the least recently used entries go first once ei
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -39,8 +40,11 @@ class Export:
 class GalleryExports:
     """Render notebooks of a :class:`NotebookStore`, caching each version's output (bounded)."""
 
-    def __init__(self, store: NotebookStore, *, max_entries: int = 64, max_bytes: int = 128 * 1024 * 1024):
+    def __init__(self, store: NotebookStore, *, max_entries: int = 64, max_bytes: int = 128 * 1024 * 1024,
+                 observer=None):
         self.store = store
+        #: called as ``observer(format, seconds)`` after each export actually computed (metrics)
+        self.observer = observer
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._cache: OrderedDict[tuple[str, str, str], Export] = OrderedDict()
@@ -56,6 +60,7 @@ class GalleryExports:
         hit = self._get((record.id, record.version, fmt))
         if hit is not None:
             return hit
+        started = time.perf_counter()
         record, data = self.store.read(nb_id)
         ext, ctype = FORMATS[fmt]
         if fmt == "html":
@@ -75,6 +80,8 @@ class GalleryExports:
         result = Export(record=record, format=fmt, body=body, content_type=ctype,
                         filename=f"{record.id}{ext}", headers=headers)
         self._put((record.id, record.version, fmt), result)
+        if self.observer is not None:
+            self.observer(fmt, time.perf_counter() - started)
         return result
 
     def _get(self, key):

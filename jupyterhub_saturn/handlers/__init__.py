@@ -3,6 +3,7 @@
 
 def saturn_handlers(app) -> list:
     """The (pattern, handler[, kwargs]) routes to mount, relative to the hub prefix."""
+    from .culls import culls_routes  # noqa: PLC0415 - imports JupyterHub
     from .gallery_routes import gallery_routes  # noqa: PLC0415 - imports JupyterHub
     from .shutoff import install_template_globals, shutoff_routes  # noqa: PLC0415 - imports JupyterHub
 
@@ -11,4 +12,6 @@ def saturn_handlers(app) -> list:
     # auto-shutoff: GET /hub/api/saturn/shutoff, and the home page's time-left helpers
     install_template_globals(app)
     routes += shutoff_routes()
+    # the culler's per-sweep report, for the saturn_culls metric
+    routes += culls_routes()
     return routes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .. import metrics
 from ..gallery import GalleryExports, NotebookStore
 from ..policy import LaunchGate
 from ..settings import Saturn, SaturnGallery
@@ -21,7 +22,7 @@ def gallery_routes(app) -> list:
     gate = LaunchGate(saturn.parsed_launch_limits)
     launcher = Launcher(app, saturn, settings, store, gate, app.log)
     ensure_throwaway_role(app.db)
-    ctx = SaturnContext(saturn=saturn, gallery=settings, store=store, exports=GalleryExports(store),
+    ctx = SaturnContext(saturn=saturn, gallery=settings, store=store, exports=GalleryExports(store, observer=metrics.rendered),
                         gate=gate, launcher=launcher)
     app.saturn_launcher = launcher
     if settings.warm_pool:

@@ -20,6 +20,8 @@ from urllib.parse import quote
 from jupyterhub import orm, roles
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from .. import metrics
+from ..compat import spawn_pending
 from ..errors import SaturnError
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
@@ -156,6 +158,7 @@ class Launcher:
                 spawner.user_options = options
                 spawner.orm_spawner.user_options = options
                 self.app.db.commit()
+                metrics.warm_pool_claimed(image)
                 self.kick_refill()
                 return user
         self.kick_refill()
@@ -186,18 +189,17 @@ class Launcher:
                     spawner = user.spawners[""]
                     # mark the spawn pending the way the hub's own spawn handler does, so the API and the
                     # proxy see "pending" (not "ready") until the server answers HTTP
-                    spawner._spawn_pending = True
                     try:
-                        await user.spawn("", options=options)
-                        await self.app.proxy.add_user(user, "")
+                        with spawn_pending(spawner):
+                            await user.spawn("", options=options)
+                            await self.app.proxy.add_user(user, "")
                     except Exception:  # noqa: BLE001
                         self.log.exception("Could not start a warm-pool server for %s", image)
                         return
-                    finally:
-                        spawner._spawn_pending = False
                     names.append(user.name)
         finally:
             self._refilling = False
+            metrics.warm_pool(self.pool_ready())
 
     def _user(self, name: str):
         """The loaded User called ``name``, or None (UserDict.get does not look names up)."""
@@ -227,6 +229,7 @@ class Launcher:
                 await handler.spawn_single_user(user, "", options=options)
             except Exception as e:  # noqa: BLE001 - reported on the launch page
                 launch.state, launch.message = "failed", _message(e)
+                metrics.launch("failed")
                 return launch
         asyncio.ensure_future(self._finish(launch, user, record))
         return launch
@@ -245,9 +248,11 @@ class Launcher:
             path = await self.copy_into(user, record)
             launch.url = f"{user.url}lab/tree/{quote(path)}"
             launch.state, launch.message = "ready", "Ready"
+            metrics.launch("ready")
         except Exception as e:  # noqa: BLE001
             self.log.exception("Launch %s of %s for %s failed", launch.id, record.id, user.name)
             launch.state, launch.message = "failed", _message(e)
+            metrics.launch("failed")
 
     async def copy_into(self, user, record) -> str:
         """Write the notebook into the user's running server; never overwrite: returns the path used."""

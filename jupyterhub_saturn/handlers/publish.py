@@ -13,6 +13,7 @@ import json
 
 from tornado import web
 
+from .. import metrics
 from ..errors import InvalidChoice, NotEntitled, SaturnError
 from ..gallery import NotebookTooLarge
 from ..gallery.fields import MAX_JSON_DEPTH, check_json_depth
@@ -103,6 +104,7 @@ class _PublishMixin:
         if nb_id:
             self.ctx.exports.forget(nb_id)
         self.log.info("%s published %s (%s)", user.name, record.id, record.title)
+        metrics.published("republish" if nb_id else "publish")
         return record
 
     def record_json(self, record) -> dict:
@@ -153,6 +155,7 @@ class NotebookAPIHandler(_PublishMixin, SaturnAPIHandler):
         except SaturnError as err:
             self.saturn_fail(err)
         self.ctx.exports.forget(nb_id)
+        metrics.published("unpublish")
         self.set_status(204)
         self.finish()
 

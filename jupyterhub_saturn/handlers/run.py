@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from tornado import web
 
+from .. import metrics
 from ..errors import SaturnError
 from ..throwaway import is_throwaway
 from .base import SaturnPageHandler
@@ -52,7 +53,9 @@ class RunPageHandler(SaturnPageHandler):
                 self.ctx.gate.admit(self.client_address(), record.id, running_total=total, running_for_notebook=mine)
             except SaturnError as err:
                 self.log.info("Launch of %s refused: %s", record.id, err.text)
+                metrics.launch("refused", err.field)
                 self.saturn_fail(err)
+            metrics.launch("admitted")
             if user is None:
                 user = launcher.claim_warm(record) or launcher.create_throwaway()
                 self.set_login_cookie(user)

@@ -22,6 +22,7 @@ from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
 from traitlets import Bool, Float, Unicode
 
+from ..compat import KubeSpawnerSteps
 from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import Selection
@@ -51,7 +52,7 @@ def _merge_tolerations(base, extra) -> list:
     return merged
 
 
-class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
+class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
     """KubeSpawner with sizes, GPUs, disks and images from ``c.Saturn``."""
 
     cpu_guarantee_ratio = Float(
@@ -211,7 +212,7 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
         ``home_mount_path`` (a second mount there would make the apiserver reject the pod)."""
         for v in volumes:
             claim = (v.get("persistentVolumeClaim") or {}).get("claimName")
-            if isinstance(claim, str) and self._expand_user_properties(claim) == self.pvc_name:
+            if isinstance(claim, str) and self.saturn_expand(claim) == self.pvc_name:
                 return True
         return any(m.get("mountPath", "").rstrip("/") == self.home_mount_path.rstrip("/") for m in mounts)
 
@@ -288,33 +289,18 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _make_create_pvc_request(self, pvc, request_timeout):
-        # KubeSpawner retries timeouts only; a refused connection (apiserver restarting) is retried too
-        try:
-            return await super()._make_create_pvc_request(pvc, request_timeout)
-        except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating PVC %s (%s); retrying",
-                             self.pvc_name, _describe(e))
-            return False
+    saturn_unreachable_errors = _UNREACHABLE
 
-    async def _make_create_pod_request(self, pod, request_timeout):
-        try:
-            return await super()._make_create_pod_request(pod, request_timeout)
-        except _UNREACHABLE as e:
-            self.log.warning("Kubernetes API unreachable creating pod %s (%s); retrying",
-                             self.pod_name, _describe(e))
-            return False
+    async def saturn_create_unreachable(self, kind: str, name: str, error) -> bool:
+        # KubeSpawner retries timeouts only; a refused connection (apiserver restarting) is retried too
+        self.log.warning("Kubernetes API unreachable creating %s %s (%s); retrying", kind, name, _describe(error))
+        return False
 
     async def _revive_reflectors(self) -> None:
         """KubeSpawner's shared watchers give up silently after ~50 s of API errors and are never replaced,
         so every later spawn would time out: replace a watcher that has ended."""
-        kinds = [("pods", self._start_watching_pods)]
-        if self.events_enabled:
-            kinds.append(("events", self._start_watching_events))
-        for kind, restart in kinds:
-            reflector = type(self).reflectors.get(self._get_reflector_key(kind))
-            task = getattr(reflector, "watch_task", None)
-            if task is not None and task.done() and not getattr(reflector, "_stopping", False):
+        for kind, _reflector, stopped, restart in self.saturn_watchers():
+            if stopped:
                 self.log.warning("The %s watcher had stopped (API errors); starting a new one", kind)
                 await restart(replace=True)
 

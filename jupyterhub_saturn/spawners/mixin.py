@@ -14,6 +14,8 @@ import inspect
 from traitlets import default, validate
 from traitlets.config import Configurable
 
+from .. import metrics
+from ..compat import apply_user_options_dict, spawner_log_name
 from ..errors import SaturnError
 from .. import upstream_guards
 from ..http_errors import OWN_LINE, one_line, refusal_error
@@ -124,7 +126,7 @@ class SaturnSpawnerMixin(Configurable):
         async def saturn_then_configured(spawner, user_options):
             await spawner.apply_saturn_options(user_options)
             if isinstance(hook, dict):
-                return spawner._apply_user_options_dict(user_options)
+                return apply_user_options_dict(spawner, user_options)
             result = hook(spawner, user_options)
             if inspect.isawaitable(result):
                 result = await result
@@ -167,8 +169,9 @@ class SaturnSpawnerMixin(Configurable):
                 await result
         except SaturnError as err:
             upstream_guards.install(self.log)
-            self.log.warning(OWN_LINE + " for %s: field %s: %s", self._log_name,
+            self.log.warning(OWN_LINE + " for %s: field %s: %s", spawner_log_name(self),
                              err.field or "user_options", one_line(err.text))
+            metrics.spawn_refused(err.field, err.status)
             self._restore_accepted_options()
             raise refusal_error(err) from None
         self.user_options = normalized
@@ -176,7 +179,7 @@ class SaturnSpawnerMixin(Configurable):
         if getattr(self, "orm_spawner", None) is not None:
             self.orm_spawner.user_options = normalized
         self.log.info(
-            "Starting %s with %s; %s", self._log_name, selection.summary(),
+            "Starting %s with %s; %s", spawner_log_name(self), selection.summary(),
             self.saturn_shutoff.summary() if self.saturn_shutoff else "no auto-shutoff",
         )
 

@@ -117,3 +117,20 @@ def test_time_left_formatting_on_the_home_page(seconds, text):
     from jupyterhub_saturn.handlers.shutoff import format_left
 
     assert format_left(seconds) == text
+
+
+def test_the_culler_reaches_the_hub_on_its_own_loopback():
+    from traitlets.config import Config
+
+    from jupyterhub_saturn.culler import local_hub_api_url
+
+    c = Config()
+    assert local_hub_api_url(c) == "http://127.0.0.1:8081/hub/api"
+    c.JupyterHub.hub_bind_url = "http://:8081"           # what the z2jh chart sets
+    c.JupyterHub.base_url = "/jhub/"
+    assert local_hub_api_url(c) == "http://127.0.0.1:8081/jhub/hub/api"
+    c.JupyterHub.hub_bind_url = "http://127.0.0.1:18081"
+    service, _ = culler_service(api_url=local_hub_api_url(c))
+    assert "--api-url=http://127.0.0.1:18081/jhub/hub/api" in service["command"]
+    with pytest.raises(ConfigError, match=r"culler_service\.api_url"):
+        culler_service(api_url="hub:8081")

@@ -16,11 +16,16 @@ import requests
 from ..harness import BIN, Hub, wait_for
 from ..kube.client import ApiError
 
-#: the user-pod tolerations the z2jh chart 4.x always sets (scheduling.userPods.tolerations)
-CHART_TOLERATIONS = [
-    {"key": "hub.jupyter.org/dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
-    {"key": "hub.jupyter.org_dedicated", "operator": "Equal", "value": "user", "effect": "NoSchedule"},
-]
+
+def _chart_defaults() -> dict:
+    import yaml  # noqa: PLC0415
+
+    from ..chart.chart import chart_dir  # noqa: PLC0415
+
+    return yaml.safe_load((chart_dir() / "values.yaml").read_text())
+
+#: the user-pod tolerations the z2jh chart always sets (scheduling.userPods.tolerations), read from the chart
+CHART_TOLERATIONS = _chart_defaults()["scheduling"]["userPods"]["tolerations"]
 #: the taint the chart's tolerations are for: a node dedicated to user pods
 USER_TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
@@ -150,115 +155,3 @@ def wait_spawn_settled(hub: Hub, user: str, timeout: float = 180) -> dict:
         return None
 
     return wait_for(settled, timeout=timeout, interval=0.5, what=f"spawn of {user} to finish")
-
-
-# ---------------------------------------------------------------- the z2jh chart's hub config, for tests
-#
-# What the Zero to JupyterHub chart 4.x's own jupyterhub_config.py sets for user pods from its values
-# (written from the chart's documented behaviour, for the keys that shape a user pod), so that
-# helm-values/*.yaml can be checked against a real apiserver and run by a real hub without helm.
-
-CHART_DEFAULTS = {
-    "singleuser": {
-        "extraTolerations": [], "nodeSelector": {}, "extraEnv": {}, "uid": 1000, "fsGid": 100,
-        "extraLabels": {"hub.jupyter.org/network-access-hub": "true"}, "allowPrivilegeEscalation": False,
-        "cloudMetadata": {"blockWithIptables": True, "ip": "169.254.169.254"},
-        "networkTools": {"image": {"name": "quay.io/jupyterhub/k8s-network-tools", "tag": "4.2.0"}},
-        "events": True, "startTimeout": 300, "cmd": "jupyterhub-singleuser", "profileList": [],
-        "image": {"name": "quay.io/jupyterhub/k8s-singleuser-sample", "tag": "4.2.0"},
-        "memory": {"limit": None, "guarantee": "1G"}, "cpu": {"limit": None, "guarantee": None},
-        "storage": {
-            "type": "dynamic", "capacity": "10Gi", "homeMountPath": "/home/jovyan",
-            "extraVolumes": [], "extraVolumeMounts": [],
-            "dynamic": {"storageClass": None, "pvcNameTemplate": None, "volumeNameTemplate": "volume-{user_server}",
-                        "storageAccessModes": ["ReadWriteOnce"]},
-        },
-    },
-    "scheduling": {
-        "userScheduler": {"enabled": True},
-        "userPods": {"tolerations": CHART_TOLERATIONS, "nodeAffinity": {"matchNodePurpose": "prefer"}},
-    },
-    "hub": {"config": {}, "extraConfig": {}},
-}
-
-
-def merge_values(base: dict, override: dict) -> dict:
-    """Helm's values merge: maps merge recursively, everything else (lists too) replaces."""
-    out = dict(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_values(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def chart_config(values: dict, release: str = "jhub") -> str:
-    """Python config lines equivalent to what the chart sets for ``values`` (merged over its defaults)."""
-    v = merge_values(CHART_DEFAULTS, values)
-    su, storage = v["singleuser"], v["singleuser"]["storage"]
-    lines = [
-        "c.JupyterHub.cleanup_servers = False",
-        f"c.KubeSpawner.common_labels = {{'app': 'jupyterhub', 'heritage': 'jupyterhub', 'release': {release!r}}}",
-        f"c.KubeSpawner.start_timeout = {su['startTimeout']!r}",
-        f"c.KubeSpawner.events_enabled = {su['events']!r}",
-        f"c.KubeSpawner.extra_labels = {su['extraLabels']!r}",
-        f"c.KubeSpawner.uid = {su['uid']!r}",
-        f"c.KubeSpawner.fs_gid = {su['fsGid']!r}",
-        f"c.KubeSpawner.allow_privilege_escalation = {su['allowPrivilegeEscalation']!r}",
-        f"c.KubeSpawner.node_selector = {su['nodeSelector']!r}",
-        f"c.KubeSpawner.environment = {su['extraEnv']!r}",
-        f"c.KubeSpawner.profile_list = {su['profileList']!r}",
-        f"c.KubeSpawner.image = {su['image']['name'] + ':' + su['image']['tag']!r}",
-        f"c.Spawner.cmd = {su['cmd']!r}",
-    ]
-    for trait, key in (("mem_limit", "limit"), ("mem_guarantee", "guarantee")):
-        if su["memory"].get(key) is not None:
-            lines.append(f"c.KubeSpawner.{trait} = {su['memory'][key]!r}")
-    for trait, key in (("cpu_limit", "limit"), ("cpu_guarantee", "guarantee")):
-        if su["cpu"].get(key) is not None:
-            lines.append(f"c.KubeSpawner.{trait} = {su['cpu'][key]!r}")
-    if v["scheduling"]["userScheduler"]["enabled"]:
-        lines.append("c.KubeSpawner.scheduler_name = 'user-scheduler'")
-    purpose = v["scheduling"]["userPods"]["nodeAffinity"]["matchNodePurpose"]
-    term = {"matchExpressions": [{"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]}
-    if purpose == "prefer":
-        lines.append(f"c.KubeSpawner.node_affinity_preferred = [{{'weight': 100, 'preference': {term!r}}}]")
-    elif purpose == "require":
-        lines.append(f"c.KubeSpawner.node_affinity_required = [{term!r}]")
-    tolerations = list(v["scheduling"]["userPods"]["tolerations"]) + list(su["extraTolerations"])
-    if tolerations:
-        lines.append(f"c.KubeSpawner.tolerations = {tolerations!r}")
-    volumes, mounts = [], []
-    if storage["type"] == "dynamic":
-        dyn = storage["dynamic"]
-        if dyn.get("pvcNameTemplate"):
-            lines.append(f"c.KubeSpawner.pvc_name_template = {dyn['pvcNameTemplate']!r}")
-        lines.append("c.KubeSpawner.storage_pvc_ensure = True")
-        if dyn.get("storageClass"):
-            lines.append(f"c.KubeSpawner.storage_class = {dyn['storageClass']!r}")
-        lines.append(f"c.KubeSpawner.storage_access_modes = {dyn['storageAccessModes']!r}")
-        lines.append(f"c.KubeSpawner.storage_capacity = {storage['capacity']!r}")
-        volumes.append({"name": dyn["volumeNameTemplate"], "persistentVolumeClaim": {"claimName": "{pvc_name}"}})
-        mounts.append({"mountPath": storage["homeMountPath"], "name": dyn["volumeNameTemplate"]})
-    lines.append(f"c.KubeSpawner.volumes = {volumes + list(storage['extraVolumes'])!r}")
-    lines.append(f"c.KubeSpawner.volume_mounts = {mounts + list(storage['extraVolumeMounts'])!r}")
-    meta = su["cloudMetadata"]
-    if meta.get("blockWithIptables"):
-        tools = su["networkTools"]["image"]
-        init = {"name": "block-cloud-metadata", "image": f"{tools['name']}:{tools['tag']}",
-                "command": ["iptables", "-A", "OUTPUT", "-d", meta.get("ip", "169.254.169.254"), "-j", "DROP"],
-                "securityContext": {"privileged": True, "runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}}}
-        lines.append(f"c.KubeSpawner.init_containers = [{init!r}]")
-    for section, cfg in (v["hub"].get("config") or {}).items():
-        lines.append(f"c[{section!r}].update({cfg!r})")
-    for key, code in sorted((v["hub"].get("extraConfig") or {}).items()):
-        lines.append(f"# hub.extraConfig.{key}\n{code}")
-    return "\n".join(lines) + "\n"
-
-
-def load_values(path) -> dict:
-    import yaml  # noqa: PLC0415
-
-    with open(path) as f:
-        return yaml.safe_load(f) or {}

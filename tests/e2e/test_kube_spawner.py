@@ -21,8 +21,7 @@ from jupyterhub_saturn.profiles.quantities import parse_cpu
 from ..harness import wait_for
 from ..kube.node_agent import NodeAgent
 from .kube_helpers import (
-    CHART_TOLERATIONS, GPU_TAINT, USER_TAINT, Cluster, chart_config, load_values, make_kube_hub, notebook_container,
-    pod_env, progress_events, reach_server, singleuser_args, wait_spawn_settled,
+    CHART_TOLERATIONS, GPU_TAINT, USER_TAINT, Cluster, make_kube_hub, notebook_container, pod_env, progress_events, reach_server, wait_spawn_settled,
 )
 
 pytestmark = pytest.mark.e2e
@@ -455,35 +454,6 @@ def test_apiserver_down_when_a_spawn_starts(kube_control_plane, kube_hub, kube_n
     t.join(260)
     assert "r" in answer, "the spawn request never answered"
     _completed_or_failed_clearly(hub, cluster, answer["r"])
-
-
-def test_a_hub_configured_from_the_helm_values_spawns_a_gpu_server(kube_hub, kube_node_factory, hub_factory):
-    """helm-values/saturn-values.yaml through the chart's config rules (authenticator swapped for the test one):
-    the hub starts (its culler service too) and a T4 pod lands on a tainted T4 node and answers."""
-    values = load_values(REPO / "helm-values" / "saturn-values.yaml")
-    gpu = values["hub"]["config"]["Saturn"]["gpus"]["t4"]
-    node = kube_node_factory(cpu="16", memory="64Gi", gpus=2, labels=gpu["node_selector"],
-                             taints=[USER_TAINT, GPU_TAINT])
-    hub = hub_factory("", start=False, env={"KUBECONFIG": str(kube_hub.kubeconfig)})
-    hub.write_config(chart_config(values) + f"""
-c.JupyterHub.authenticator_class = "saturn-dummy"
-c.KubeSpawner.namespace = {kube_hub.namespace!r}
-c.KubeSpawner.hub_connect_url = "http://127.0.0.1:{hub.hub_port}"
-c.KubeSpawner.args = {singleuser_args()!r}
-""")
-    hub.start()
-    hub.ensure_user("gina", ["gpu-users"])
-    assert hub.spawn("gina", {"gpu": "t4", "image": "datascience"}).status_code in (201, 202)
-    model = hub.wait_ready("gina", timeout=180)
-    pod = Cluster(kube_hub).pod("jupyter-gina")
-    assert pod["spec"]["nodeName"] == node.name
-    assert notebook_container(pod)["resources"]["limits"]["nvidia.com/gpu"] == "1"
-    assert notebook_container(pod)["image"] == values["hub"]["config"]["Saturn"]["images"]["datascience"]["image"]
-    assert all(t in pod["spec"]["tolerations"] for t in CHART_TOLERATIONS + gpu["tolerations"])
-    assert reach_server(hub, "gina", model).status_code == 200
-    # the culler from hub.extraConfig runs as a hub-managed service and reaches the hub API
-    wait_for(lambda: re.search(r"200 GET /hub/api/users\S* \(saturn-culler@", hub.log_text()), timeout=60,
-             what="the saturn-culler service calling the hub")
 
 
 @pytest.mark.parametrize("bad, path", [

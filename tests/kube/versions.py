@@ -29,3 +29,12 @@ def version_dir() -> Path:
 
 def bin_dir() -> Path:
     return version_dir() / "bin"
+
+# Helm, built from its Go module (helm.sh/helm/v3) with its default Kubernetes version set to the
+# control plane's, for `helm template` of the Zero-to-JupyterHub chart.
+HELM_VERSION = "v3.20.2"
+
+
+def helm_dir() -> Path:
+    """Directory holding the helm build for the pinned helm and Kubernetes versions."""
+    return cache_root().parent / f"helm-{HELM_VERSION}_k8s-{KUBERNETES_VERSION}"

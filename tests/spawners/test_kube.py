@@ -1,7 +1,7 @@
 """saturn-kube manifests: built in-process with ``_mock=True``, checked, and submitted to the real apiserver.
 
-Every profile combination of ``config/jupyterhub_config.py`` and of ``helm-values/*.yaml`` (through
-the z2jh chart's config rules, see ``tests/e2e/kube_helpers.chart_config``) must give a pod and a PVC
+Every profile combination of ``config/jupyterhub_config.py`` and of ``helm-values/`` (rendered by helm
+and turned into config by the chart's own ``jupyterhub_config.py``, see ``tests/chart/chart.py``) must give a pod and a PVC
 the real kube-apiserver accepts (server-side dry run with the hub's RBAC-limited token), with
 requests/limits, the GPU resource, node selector and tolerations as configured.
 """
@@ -9,7 +9,6 @@ requests/limits, the GPU resource, node selector and tolerations as configured.
 from __future__ import annotations
 
 import itertools
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,12 +22,15 @@ from jupyterhub_saturn.profiles import parse_catalog
 from jupyterhub_saturn.profiles.quantities import parse_cpu, parse_size
 from jupyterhub_saturn.settings import Saturn
 from jupyterhub_saturn.spawners.kube import SaturnKubeSpawner
-from tests.e2e.kube_helpers import CHART_TOLERATIONS, chart_config, load_values
+from tests.chart.chart import chart_hub_config
+from tests.e2e.kube_helpers import CHART_TOLERATIONS
 
 pytest_plugins = ["tests.kube.fixtures"]
 
 REPO = Path(__file__).resolve().parents[2]
-VALUES = sorted((REPO / "helm-values").glob("*values*.yaml"))
+HELM_VALUES = REPO / "helm-values"
+#: values-file sets an admin installs: the base alone, and with the GPU node pools
+VALUES = ["saturn-values.yaml", "saturn-values.yaml+gpu-node-pools.yaml"]
 GPU_TOL = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -56,10 +58,15 @@ def demo_config(tmp_path, monkeypatch) -> Config:
     return kube
 
 
-def values_config(path: Path) -> Config:
-    c = Config()
-    exec(chart_config(load_values(path)), {"c": c, "get_config": lambda: c, "sys": sys})
-    return c
+def values_config(name: str, workdir: Path) -> Config:
+    """The config the chart's jupyterhub_config.py builds for the values files named ``a.yaml+b.yaml``."""
+    return chart_hub_config([HELM_VALUES / f for f in name.split("+")], workdir)
+
+
+def load_values(path: Path) -> dict:
+    import yaml  # noqa: PLC0415
+
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def catalog_of(config: Config):
@@ -131,12 +138,12 @@ def combinations(catalog):
         yield {"size": size, "gpu": gpu, "disk": disk, "image": image}
 
 
-SOURCES = ["config/jupyterhub_config.py"] + [str(p.relative_to(REPO)) for p in VALUES]
+SOURCES = ["config/jupyterhub_config.py"] + VALUES
 
 
 @pytest.mark.parametrize("source", SOURCES)
 async def test_every_profile_is_accepted_by_the_apiserver(source, kube_hub, tmp_path, monkeypatch):
-    config = demo_config(tmp_path, monkeypatch) if source.endswith(".py") else values_config(REPO / source)
+    config = demo_config(tmp_path, monkeypatch) if source.endswith(".py") else values_config(source, tmp_path)
     catalog = catalog_of(config)
     groups = all_groups(catalog)
     base = f"/api/v1/namespaces/{kube_hub.namespace}"
@@ -157,16 +164,17 @@ async def test_every_profile_is_accepted_by_the_apiserver(source, kube_hub, tmp_
 
 
 def test_values_files_exist_and_keep_the_chart_tolerations():
-    assert VALUES, "helm-values/ must hold a values file for the z2jh chart"
-    for path in VALUES:
+    paths = sorted(p for p in HELM_VALUES.glob("*.yaml") if p.name != "hub-rbac-saturn.yaml")
+    assert paths, "helm-values/ must hold a values file for the z2jh chart"
+    assert load_values(HELM_VALUES / "saturn-values.yaml")["hub"]["config"]["JupyterHub"]["spawner_class"] == "saturn-kube"
+    for path in paths:
         values = load_values(path)
-        assert values["hub"]["config"]["JupyterHub"]["spawner_class"] == "saturn-kube"
         assert "tolerations" not in (values.get("scheduling", {}).get("userPods") or {}), path
         assert not values.get("singleuser", {}).get("profileList")
 
 
-async def test_chart_storage_is_reused_and_sized_by_the_disk_choice():
-    config = values_config(VALUES[0])
+async def test_chart_storage_is_reused_and_sized_by_the_disk_choice(tmp_path):
+    config = values_config(VALUES[0], tmp_path)
     spawner = await make_spawner(config, {"disk": "50Gi"}, name="ann")
     pod, pvc = await manifests(spawner)
     homes = [m for m in notebook(pod)["volumeMounts"] if m["mountPath"] == "/home/jovyan"]
@@ -176,8 +184,8 @@ async def test_chart_storage_is_reused_and_sized_by_the_disk_choice():
     assert pvc["metadata"]["name"] == "claim-ann" and pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
 
 
-async def test_named_servers_get_their_own_claim():
-    config = values_config(VALUES[0])
+async def test_named_servers_get_their_own_claim(tmp_path):
+    config = values_config(VALUES[0], tmp_path)
     spawner = await make_spawner(config, {}, name="ann", server="big")
     pod, pvc = await manifests(spawner)
     claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
@@ -239,6 +247,6 @@ def test_validate_config_names_the_key(section, key, value, path):
 
 def test_validate_config_accepts_the_shipped_configs(tmp_path, monkeypatch):
     SaturnKubeSpawner.validate_config(demo_config(tmp_path, monkeypatch))
-    for path in VALUES:
-        SaturnKubeSpawner.validate_config(values_config(path))
+    for i, name in enumerate(VALUES):
+        SaturnKubeSpawner.validate_config(values_config(name, tmp_path / str(i)))
     parse_catalog()  # the defaults alone are valid too
