@@ -28,6 +28,7 @@ from traitlets.config import Configurable
 from jupyterhub import orm
 from jupyterhub.utils import url_escape_path, url_path_join
 
+from ..compat import spawner_log_name
 from ..policy.durations import config_duration
 from ..singleuser.lifetime import ENV_MARKER, Bounds
 from . import adoption
@@ -139,7 +140,7 @@ class ServerLifetimeMixin(Configurable):
             else:
                 verdict, why = adoption.verify(record)
             if verdict != adoption.OURS:
-                self.log.warning("%s is not running: %s; not adopting pid %i", self._log_name, why, self.pid)
+                self.log.warning("%s is not running: %s; not adopting pid %i", spawner_log_name(self), why, self.pid)
                 self.clear_state()
                 self.revoke_stale_tokens()
                 return 0
@@ -171,7 +172,7 @@ class ServerLifetimeMixin(Configurable):
         self._saturn_token_id = None
         if stale:
             db.commit()
-            self.log.info("Revoked %i API token(s) of %s's earlier server", len(stale), self._log_name)
+            self.log.info("Revoked %i API token(s) of %s's earlier server", len(stale), spawner_log_name(self))
         return len(stale)
 
     def get_state(self):
