@@ -283,7 +283,8 @@ def server_process(user: str, server: str = "", hub: Hub | None = None):
     for proc in psutil.process_iter(["cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
-            if "jupyterhub-singleuser" not in cmdline:
+            # a sandboxed server's bwrap parents carry the server command line too: skip them
+            if "jupyterhub-singleuser" not in cmdline or (proc.info["cmdline"] or [""])[0].endswith("bwrap"):
                 continue
             env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

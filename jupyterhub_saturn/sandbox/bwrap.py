@@ -27,6 +27,8 @@ SYSTEM_PATHS = ("/usr", "/opt", "/etc/alternatives", "/etc/ssl", "/etc/ca-certif
                 "/etc/jupyter", "/etc/ipython", "/etc/pki")
 #: Capabilities bubblewrap keeps so that ``setpriv`` can drop to the server's uid (then none are left).
 DROP_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+#: The shell that changes into the home once the uid is dropped.
+CD_SHELL = "/bin/sh"
 
 
 @dataclass(frozen=True)
@@ -121,11 +123,13 @@ def bwrap_argv(spec: SandboxSpec, command: list[str]) -> list[str]:
                 args += ["--perms", "0755", "--dir", parent]
             made.add(parent)
         args += [kind, str(path), str(path)]
-    args += ["--chdir", str(home), *spec.extra_args, "--"]
-    if spec.drop_uid:
-        args += [spec.setpriv, f"--reuid={spec.uid}", f"--regid={spec.gid}", "--clear-groups",
-                 "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return args + list(command)
+    if not spec.drop_uid:
+        return args + ["--chdir", str(home), *spec.extra_args, "--", *command]
+    # bubblewrap keeps no DAC capability, so it cannot enter the 0700 home: the server's uid does
+    args += ["--chdir", "/", *spec.extra_args, "--"]
+    args += [spec.setpriv, f"--reuid={spec.uid}", f"--regid={spec.gid}", "--clear-groups",
+             "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return args + [CD_SHELL, "-c", 'cd -- "$0" && exec "$@"', str(home), *command]
 
 
 def probe_argv(spec: SandboxSpec) -> list[str]:

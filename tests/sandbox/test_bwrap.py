@@ -31,18 +31,20 @@ def test_namespaces_caps_and_uid_drop():
         assert flag in outer
     assert pairs(outer, "--cap-drop") == ["ALL"]
     assert sorted(pairs(outer, "--cap-add")) == ["CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID"]
-    assert pairs(outer, "--chdir") == ["/srv/homes/ann"]
-    # setpriv drops everything before the server command runs
+    # setpriv drops everything before the server command runs, then the server's uid enters its home
     assert inner[0].endswith("setpriv")
+    rest = inner[inner.index("--") + 1:]
     for flag in ("--reuid=200001", "--regid=200001", "--clear-groups", "--no-new-privs",
                  "--inh-caps=-all", "--bounding-set=-all"):
-        assert flag in inner
-    assert inner[-len(CMD):] == CMD
+        assert flag in inner[:inner.index("--")]
+    assert rest[:4] == ["/bin/sh", "-c", 'cd -- "$0" && exec "$@"', "/srv/homes/ann"]
+    assert rest[4:] == CMD
 
 
 def test_without_uid_drop_no_capability_is_kept():
     args = bwrap_argv(spec(drop_uid=False), CMD)
     assert "--cap-add" not in args and "setpriv" not in " ".join(args)
+    assert pairs(args, "--chdir") == ["/srv/homes/ann"]
     assert args[args.index("--") + 1:] == CMD
 
 
