@@ -1,6 +1,6 @@
 # jupyterhub-saturn: `make demo` runs a local hub, `make test` runs the whole suite on
 # JupyterHub 6.1 and 5.5. Both install what they need (virtualenvs, npm packages,
-# Chromium from Debian, kube-apiserver + etcd built from upstream Go modules, cached).
+# Chromium and bubblewrap from Debian, kube-apiserver + etcd built from upstream Go modules, cached).
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +9,7 @@ JH_LATEST := jupyterhub==6.1.1
 JH_55 := jupyterhub==5.5.4
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean
+.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -39,29 +39,32 @@ node: node_modules/.installed
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+bubblewrap:
+	@bash scripts/ensure-bubblewrap.sh
+
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
-demo: venv node_modules/.installed
+demo: venv node_modules/.installed bubblewrap
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
 unit: venv kube-binaries
 	$(VENV)/bin/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
-test-latest: venv node chromium kube-binaries
+test-latest: venv node chromium bubblewrap kube-binaries
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
 # do not depend on the hub version and already ran on 6.1)
 JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
 
-test-jh55: venv55 node chromium kube-binaries
+test-jh55: venv55 node chromium bubblewrap kube-binaries
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
 
 test: test-latest test-jh55
 
-bench: venv node kube-binaries
+bench: venv node bubblewrap kube-binaries
 	$(VENV)/bin/python benchmarks/spawn_latency.py
 	$(VENV)/bin/python benchmarks/launch_latency.py
 	$(VENV)/bin/python benchmarks/culler_sweep.py

@@ -66,6 +66,13 @@ def _clean(path: str, what: str) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
+def check_paths(paths: object, what: str) -> list[str]:
+    """Validate a config list of absolute paths (no ``..``); ``ConfigError`` naming ``what[i]``."""
+    if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
+        raise ConfigError(what, "expected a list of absolute paths")
+    return [str(_clean(p, f"{what}[{i}]")) for i, p in enumerate(paths)]
+
+
 def _contains(outer: PurePosixPath, inner: PurePosixPath) -> bool:
     return inner == outer or outer in inner.parents
 

@@ -20,7 +20,7 @@ from traitlets.config import Configurable
 
 from ..errors import ConfigError
 from ..sandbox import SandboxSpec, UidMap, bwrap_argv, parse_uid_range, probe_argv
-from ..sandbox.bwrap import SYSTEM_PATHS
+from ..sandbox.bwrap import SYSTEM_PATHS, check_paths
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 _MERGED_USR = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -172,6 +172,7 @@ class SandboxMixin(Configurable):
                 )
             return
         first, last = parse_uid_range(probe.sandbox_uids)
+        check_paths(probe.sandbox_ro_paths, "SaturnLocalSpawner.sandbox_ro_paths")
         if not probe.system_users and os.geteuid() != 0:
             raise ConfigError(
                 "SaturnLocalSpawner.sandbox",

@@ -99,3 +99,13 @@ def test_every_bind_is_outside_the_forbidden_paths_and_home_is_last_writable(ros
     assert pairs(outer, "--bind") == ["/srv/homes/ann"]
     # a read-only path inside the home is never bound over it
     assert "/srv/homes/ann/x" not in mounted
+
+
+@pytest.mark.parametrize("value", ["/data", ["data"], ["/a/../b"], [1]])
+def test_configured_paths_are_checked_naming_the_index(value):
+    from jupyterhub_saturn.sandbox.bwrap import check_paths
+
+    with pytest.raises(ConfigError) as e:
+        check_paths(value, "SaturnLocalSpawner.sandbox_ro_paths")
+    assert e.value.field.startswith("SaturnLocalSpawner.sandbox_ro_paths")
+    assert check_paths(["/data/x/", "/opt"], "p") == ["/data/x", "/opt"]
