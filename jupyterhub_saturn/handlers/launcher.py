@@ -21,6 +21,7 @@ from jupyterhub import orm, roles
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from ..errors import SaturnError
+from ..gallery.trust import strip_trust
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
 
@@ -270,7 +271,8 @@ class Launcher:
         folder = self.gallery.copy_dir.strip("/")
         if folder:
             await call("PUT", folder, {"type": "directory"})
-        notebook = json.loads(self.store.read_notebook(record.id))
+        # stored notebooks carry no trust already; strip again for ones stored by older versions
+        notebook = strip_trust(json.loads(self.store.read_notebook(record.id)))
         for n in range(0, 1000):
             name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
             path = f"{folder}/{name}" if folder else name
