@@ -51,11 +51,11 @@ class RunPageHandler(SaturnPageHandler):
             # check and reserve in one step: the reservation counts until the server itself does
             gate = self.ctx.gate
             total, mine = launcher.running_counts(record.id, exclude=gate.holders())
+            client = self.client_address()
             try:
-                ticket = gate.reserve(self.client_address(), record.id, running_total=total,
-                                      running_for_notebook=mine).ticket
+                ticket = gate.reserve(client, record.id, running_total=total, running_for_notebook=mine).ticket
             except SaturnError as err:
-                self.log.info("Launch of %s refused: %s", record.id, err.text)
+                self.log.info("Launch of %s by %s refused: %s", record.id, client, err.text)
                 self.saturn_fail(err)
         try:
             if ticket is not None:
