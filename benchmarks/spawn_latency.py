@@ -1,8 +1,9 @@
-"""Spawn-to-ready latency: saturn-local vs JupyterHub's stock `simple` spawner.
+"""Spawn-to-ready latency: saturn-local (sandboxed, the default) vs saturn-local unsandboxed vs
+JupyterHub's stock `simple` spawner.
 
-Two hubs with the same configuration and the same single-user command, differing only
-in `spawner_class`, run side by side; spawns alternate between them (interleaved, so
-machine load affects both alike). Each sample is POST /users/<u>/server → the server
+Three hubs with the same configuration and the same single-user command, differing only in
+`spawner_class` and `SaturnLocalSpawner.sandbox`, run side by side; spawns rotate between them
+(interleaved, so machine load affects all alike). Each sample is POST /users/<u>/server → the server
 reported ready by the hub API, then the server is stopped. Prints medians and the ratio.
 
     .venv/bin/python benchmarks/spawn_latency.py [--rounds 15]
@@ -30,6 +31,10 @@ SATURN = """
 c.JupyterHub.spawner_class = "saturn-local"
 c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}}
 c.Saturn.images = {"python": {"prefix": sys.prefix}}
+"""
+UNSANDBOXED = SATURN + """
+c.SaturnLocalSpawner.sandbox = False
+c.SaturnGallery.anonymous = False
 """
 SIMPLE = """
 c.JupyterHub.spawner_class = "simple"
@@ -64,17 +69,17 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="saturn-bench-")
     if True:
         saturn = Hub(Path(tmp) / "saturn", COMMON.format(cmd=cmd) + SATURN)
+        bare = Hub(Path(tmp) / "unsandboxed", COMMON.format(cmd=cmd) + UNSANDBOXED)
         simple = Hub(Path(tmp) / "simple", COMMON.format(cmd=cmd) + SIMPLE.format(home=str(Path(tmp) / "simple-homes" / "{username}")))
-        saturn.kind, simple.kind = "saturn", "simple"
+        saturn.kind, bare.kind, simple.kind = "saturn", "saturn", "simple"
         try:
-            for hub in (saturn, simple):
+            for hub in (saturn, bare, simple):
                 hub.start()
                 hub.ensure_user("bench")
-            samples: dict[str, list[float]] = {"saturn-local": [], "simple": []}
+            samples: dict[str, list[float]] = {"saturn-local": [], "unsandboxed": [], "simple": []}
             for i in range(args.warmup + args.rounds):
-                order = [(saturn, "saturn-local"), (simple, "simple")]
-                if i % 2:
-                    order.reverse()
+                order = [(saturn, "saturn-local"), (bare, "unsandboxed"), (simple, "simple")]
+                order = order[i % 3:] + order[:i % 3]
                 for hub, name in order:
                     t = spawn_once(hub, "bench")
                     if i >= args.warmup:
@@ -85,8 +90,11 @@ def main() -> None:
                 print(f"{name:13s} n={len(values)} median={med[name]*1000:7.1f} ms  p10={q[0]*1000:7.1f} ms  p90={q[-1]*1000:7.1f} ms")
             ratio = med["saturn-local"] / med["simple"]
             print(f"ratio saturn-local/simple (median) = {ratio:.3f}  (target <= 1.05)")
+            ratio = med["saturn-local"] / med["unsandboxed"]
+            print(f"ratio sandboxed/unsandboxed saturn-local (median) = {ratio:.3f}  (target <= 1.05)")
         finally:
             saturn.stop()
+            bare.stop()
             simple.stop()
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)
