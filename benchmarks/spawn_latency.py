@@ -59,12 +59,45 @@ def spawn_once(hub: Hub, user: str) -> float:
     return elapsed
 
 
+def exec_overhead(rounds: int = 30) -> None:
+    """What the sandbox itself adds to starting a process: `python -c pass` sandboxed (bwrap + setpriv,
+    the same argument list a server gets) vs run directly, interleaved. Free of single-user start-up noise."""
+    import os
+    import subprocess
+
+    from jupyterhub_saturn.sandbox import SandboxSpec, bwrap_argv
+    from jupyterhub_saturn.sandbox.bwrap import SYSTEM_PATHS
+
+    home = Path(tempfile.mkdtemp(prefix="saturn-bench-home-"))
+    os.chown(home, 299999, 299999)
+    spec = SandboxSpec(uid=299999, gid=299999, home=str(home),
+                       ro_paths=tuple(p for p in SYSTEM_PATHS if os.path.exists(p)) + (sys.prefix, sys.base_prefix),
+                       symlinks=tuple((os.readlink(p), p) for p in ("/bin", "/lib", "/lib64", "/sbin") if os.path.islink(p)),
+                       bwrap=shutil.which("bwrap") or "bwrap", drop_uid=os.geteuid() == 0)
+    direct = [sys.executable, "-c", "pass"]
+    samples: dict[str, list[float]] = {"sandboxed": [], "direct": []}
+    for i in range(rounds + 2):
+        for name, cmd in ((("sandboxed", bwrap_argv(spec, direct)), ("direct", direct))[:: 1 if i % 2 else -1]):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            if i >= 2:
+                samples[name].append(time.perf_counter() - t0)
+    shutil.rmtree(home, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"exec overhead of the sandbox: python -c pass median {med['sandboxed']*1000:.1f} ms sandboxed vs "
+          f"{med['direct']*1000:.1f} ms direct (+{(med['sandboxed'] - med['direct'])*1000:.1f} ms, n={rounds})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the hubs' directories and logs")
+    parser.add_argument("--exec-only", action="store_true", help="only measure the sandbox's exec overhead")
     args = parser.parse_args()
+    exec_overhead()
+    if args.exec_only:
+        return
     cmd = str(Path(sys.executable).parent / "jupyterhub-singleuser")
     tmp = tempfile.mkdtemp(prefix="saturn-bench-")
     if True:
