@@ -34,6 +34,13 @@ def hub_factory(tmp_path, request):
             print(f"\n----- log tail of {hub.dir.name} -----\n{hub.log_tail(120)}")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark tests that use the real control plane ``kube``: make test runs them once the Go build is done."""
+    for item in items:
+        if "kube_control_plane" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kube)
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -99,6 +99,7 @@ def _check_pod(pod, *, cpu, mem, gpus=0, image="local/python"):
         assert "saturn.test/gpu" not in (pod["spec"].get("nodeSelector") or {})
 
 
+@pytest.mark.hub_versions
 def test_api_spawn_each_profile_sets_the_pod_and_grows_the_disk(env):
     hub, cluster, (cpu_node, gpu_node) = env
     cases = [
@@ -347,6 +348,7 @@ def test_hub_restart_leaves_no_orphan_pods(kube_hub, kube_node, hub_factory, cle
         cluster.wait_pod_gone("jupyter-ann")
 
 
+@pytest.mark.hub_versions
 def test_hub_crash_then_restart_reconciles_pods_and_servers(kube_control_plane, kube_hub, kube_node, hub_factory):
     """The hub is killed (no cleanup); while it is down one user's pod disappears. After the restart the
     surviving server is still reachable, the vanished one is gone, and no pod is left without a server."""

@@ -58,6 +58,7 @@ def test_namespaces_that_cannot_be_created_stop_the_hub(hub_factory, tmp_path):
     assert "Operation not permitted" in output
 
 
+@pytest.mark.hub_versions
 def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     hub = hub_factory(GOOD + "\nc.JupyterHub.cleanup_servers = False\n")
     for user in ("ann", "bob", "cat"):
