@@ -56,14 +56,13 @@ class _ContextMixin:
 
     def client_address(self) -> str:
         """Who is launching: the client behind trusted proxies, or the local uid that connected."""
+        tables = local_sockets.read_tables()
+        port = local_sockets.public_port(self.ctx.launcher.app)
         return self.ctx.gate.client_ip(
             self.peer_address(), self.request.headers.get("X-Forwarded-For"),
-            peer_uid=local_sockets.peer_uid(self.request), local_uids=self._proxy_client_uids,
-            own_uid=os.geteuid(),
+            peer_uid=local_sockets.peer_uid(self.request, tables),
+            local_uids=lambda: local_sockets.uids_connected_to_port(port, tables), own_uid=os.geteuid(),
         )
-
-    def _proxy_client_uids(self) -> set[int]:
-        return local_sockets.uids_connected_to_port(local_sockets.public_port(self.ctx.launcher.app))
 
 
 class SaturnPageHandler(_ContextMixin, BaseHandler):

@@ -5,37 +5,40 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlparse
 
-from ..policy.local_peers import parse_proc_net_tcp, uid_of, uids_connected_to
+from ..policy.local_peers import parse_proc_net_tcp, port_needle, uid_of, uids_connected_to
 
 TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 
 
-def sockets() -> list:
-    """Every TCP socket of this network namespace."""
-    out = []
+def read_tables() -> str:
+    """The text of this network namespace's TCP socket tables (read once per request: it can be long)."""
+    parts = []
     for path in TABLES:
         try:
             with open(path) as f:
-                out += parse_proc_net_tcp(f.read())
+                parts.append(f.read())
         except OSError:
             continue
-    return out
+    return "\n".join(parts)
 
 
-def peer_uid(request) -> int | None:
+def _norm(address) -> tuple[str, int]:
+    ip = ipaddress.ip_address(address[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip), int(address[1])
+
+
+def peer_uid(request, tables: str) -> int | None:
     """The uid owning the loopback socket on the other end of ``request``'s connection, if any."""
     try:
         sock = request.connection.stream.socket
-        here, there = sock.getsockname()[:2], sock.getpeername()[:2]
-    except (AttributeError, OSError):
+        here, there = _norm(sock.getsockname()[:2]), _norm(sock.getpeername()[:2])
+    except (AttributeError, OSError, ValueError):
         return None
-    try:
-        if not ipaddress.ip_address(there[0]).is_loopback:
-            return None
-    except ValueError:
+    if not ipaddress.ip_address(there[0]).is_loopback:
         return None
-    norm = (lambda a: (str(ipaddress.ip_address(a[0]).ipv4_mapped or a[0]) if ":" in a[0] else a[0], a[1]))
-    return uid_of(sockets(), norm(there), norm(here))
+    return uid_of(parse_proc_net_tcp(tables, (port_needle(there[1]),)), there, here)
 
 
 def public_port(app) -> int | None:
@@ -46,6 +49,6 @@ def public_port(app) -> int | None:
         return None
 
 
-def uids_connected_to_port(port: int | None) -> set[int]:
-    """Uids of loopback clients connected to ``port`` right now."""
-    return uids_connected_to(sockets(), port) if port else set()
+def uids_connected_to_port(port: int | None, tables: str) -> set[int]:
+    """Uids of loopback clients connected to ``port``."""
+    return uids_connected_to(parse_proc_net_tcp(tables, (port_needle(port),)), port) if port else set()

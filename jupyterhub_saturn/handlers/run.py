@@ -51,7 +51,7 @@ class RunPageHandler(SaturnPageHandler):
             # check and reserve in one step: the reservation counts until the server itself does
             gate = self.ctx.gate
             total, mine = launcher.running_counts(record.id, exclude=gate.holders())
-            client = self.client_address()
+            client = await self.off_loop(self.client_address)  # reads the kernel's socket tables
             try:
                 ticket = gate.reserve(client, record.id, running_total=total, running_for_notebook=mine).ticket
             except SaturnError as err:

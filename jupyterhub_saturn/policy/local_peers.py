@@ -38,10 +38,20 @@ def _address(text: str) -> tuple[str, int]:
     return str(ip), int(port, 16)
 
 
-def parse_proc_net_tcp(text: str) -> list[Socket]:
-    """The rows of ``/proc/net/tcp`` or ``/proc/net/tcp6`` (malformed rows are skipped)."""
+def port_needle(port: int) -> str:
+    """The text a row holds for ``port`` (to skip other rows cheaply: tables can be long)."""
+    return f":{port:04X} "
+
+
+def parse_proc_net_tcp(text: str, needles: tuple[str, ...] = ()) -> list[Socket]:
+    """The rows of ``/proc/net/tcp`` or ``/proc/net/tcp6`` (malformed rows are skipped).
+
+    ``needles``: parse only rows containing one of them (see :func:`port_needle`).
+    """
     out = []
     for line in text.splitlines()[1:]:
+        if needles and not any(n in line for n in needles):
+            continue
         fields = line.split()
         if len(fields) < 8:
             continue

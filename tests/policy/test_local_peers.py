@@ -99,3 +99,12 @@ def test_trusted_local_uids_config_errors_name_the_key(value):
     with pytest.raises(ConfigError) as e:
         LaunchLimits.from_config({"trusted_local_uids": value})
     assert e.value.field.startswith("Saturn.launch_limits.trusted_local_uids")
+
+
+def test_needles_skip_rows_of_other_ports():
+    from jupyterhub_saturn.policy.local_peers import port_needle
+
+    assert port_needle(8000) == ":1F40 "
+    rows = parse_proc_net_tcp(TCP, (port_needle(0xC350),))
+    assert [r.uid for r in rows] == [200001, 0]  # the client socket and the hub side of that connection
+    assert parse_proc_net_tcp(TCP, (port_needle(1),)) == []
