@@ -48,10 +48,11 @@ class RunPageHandler(SaturnPageHandler):
             return
         ticket = None
         if throwaway and (user is None or not user.spawners[""].active):
-            # check and reserve in one step: the reservation counts until the server itself does
+            client = await self.off_loop(self.client_address)  # reads the kernel's socket tables
+            # count, check and reserve with no await in between: the reservation counts until the
+            # server itself does, so simultaneous launches never see the same free place
             gate = self.ctx.gate
             total, mine = launcher.running_counts(record.id, exclude=gate.holders())
-            client = await self.off_loop(self.client_address)  # reads the kernel's socket tables
             try:
                 ticket = gate.reserve(client, record.id, running_total=total, running_for_notebook=mine).ticket
             except SaturnError as err:
