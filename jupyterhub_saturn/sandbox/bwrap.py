@@ -113,8 +113,9 @@ def bwrap_argv(spec: SandboxSpec, command: list[str]) -> list[str]:
                     f"{path} would expose {bad} (the hub's state) inside the sandbox",
                 )
 
+    # no --die-with-parent: servers outlive a hub restart (the spawner stops a sandbox itself)
     args = [spec.bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+            "--new-session", "--cap-drop", "ALL"]
     if spec.drop_uid:
         for cap in DROP_CAPS:
             args += ["--cap-add", cap]

@@ -275,7 +275,10 @@ class SaturnLocalSpawner(SaturnSpawnerMixin, SandboxMixin, LocalProcessSpawner):
 
     async def stop(self, now=False):
         try:
-            await super().stop(now=now)
+            if self.sandbox:
+                await self.stop_sandboxed(super().stop, now=now)
+            else:
+                await super().stop(now=now)
         finally:
             self._release()
 

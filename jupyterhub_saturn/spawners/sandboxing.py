@@ -8,11 +8,14 @@ must stay out) and prefixes the server command with the ``bwrap`` argument list.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from traitlets import Bool, List, Unicode, default
@@ -155,6 +158,31 @@ class SandboxMixin(Configurable):
         finally:
             self.cmd = original
 
+    # ------------------------------------------------------------ stopping
+
+    def sandbox_init_pid(self) -> int | None:
+        """The sandbox's pid 1 (bubblewrap's init, child of the recorded bwrap pid), if running."""
+        kids = _children(self.pid) if self.pid else []
+        return kids[0] if kids else None
+
+    async def stop_sandboxed(self, stop, now: bool = False) -> None:
+        """Stop a sandboxed server: SIGTERM to the server inside (graceful), then ``stop`` (which
+        signals bubblewrap), then SIGKILL to the sandbox's pid 1, which ends everything inside it."""
+        init = self.sandbox_init_pid()
+        if init is not None and not now:
+            for pid in _children(init):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + self.interrupt_timeout + self.term_timeout
+            while os.path.exists(f"/proc/{init}") and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+        try:
+            await stop(now=now)
+        finally:
+            if init is not None and _is_bwrap(init):
+                with contextlib.suppress(OSError):
+                    os.kill(init, signal.SIGKILL)
+
     # ------------------------------------------------------------ start-up
 
     @classmethod
@@ -206,3 +234,23 @@ class SandboxMixin(Configurable):
                 f"is on, but bubblewrap cannot create the sandbox's namespaces here: {result.stderr.strip()[:300]} "
                 "(install the Debian package bubblewrap; in a container allow namespaces, or turn the sandbox off)",
             )
+
+
+def _children(pid: int) -> list[int]:
+    """Child pids of ``pid`` (from /proc; empty if it is gone)."""
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+    except (OSError, ValueError):
+        return []
+    return out
+
+
+def _is_bwrap(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return os.path.basename(f.read().split(b"\0")[0]) == b"bwrap"
+    except OSError:
+        return False

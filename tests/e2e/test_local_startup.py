@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..harness import server_env, server_process
+from ..harness import server_env, server_process, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +81,9 @@ def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     assert r.status_code == 503 and "no free t4 GPU" in r.json()["message"]
     hub.stop_server("ann")
     hub.stop_server("bob")
+    # stopping ends the whole sandbox, also for a server started before the restart
+    wait_for(lambda: server_process("ann") is None and server_process("bob") is None, timeout=30,
+             what="the stopped servers' sandboxes to end")
 
 
 def test_disk_quota_command_runs_before_start_and_its_failure_is_a_clear_refusal(hub_factory):
