@@ -4,7 +4,6 @@ sent from outside (behind a proxy) and from code inside a sandboxed throwaway se
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
