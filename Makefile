@@ -1,6 +1,6 @@
 # jupyterhub-saturn: `make demo` runs a local hub, `make test` runs the whole suite on
 # JupyterHub 6.1 and 5.5. Both install what they need (virtualenvs, npm packages,
-# Chromium from Debian, kube-apiserver + etcd built from upstream Go modules, cached).
+# Chromium and bubblewrap from Debian, kube-apiserver + etcd built from upstream Go modules, cached).
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ Z2JH_CHART_DIR ?= ../shared/z2jh-chart/4.4.0
 HUB_IMAGE_PINS := $(Z2JH_CHART_DIR)/hub-image-requirements.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries helm bench clean
+.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries helm bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -51,6 +51,9 @@ node: node_modules/.installed
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+bubblewrap:
+	@bash scripts/ensure-bubblewrap.sh
+
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
@@ -59,7 +62,7 @@ kube-binaries: venv
 helm: venv
 	$(VENV)/bin/python -m tests.kube.helm
 
-demo: venv node_modules/.installed
+demo: venv node_modules/.installed bubblewrap
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
@@ -67,18 +70,18 @@ demo: venv node_modules/.installed
 unit: venv
 	$(VENV)/bin/python -m pytest -q -m "not e2e and not kube" $(PYTEST_ARGS)
 
-test-latest: venv node chromium kube-binaries helm
+test-latest: venv node chromium bubblewrap kube-binaries helm
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # JupyterHub 5.5 (the z2jh 4.4.0 hub image's set): the tests marked hub_versions
-test-jh55: venv55 node chromium kube-binaries helm
+test-jh55: venv55 node chromium bubblewrap kube-binaries helm
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider -m hub_versions $(PYTEST_ARGS)
 
 # everything, phases timed, Go builds beside the installs (scripts/test-all.sh)
 test:
 	@PYTHON=$(PYTHON) VENV=$(VENV) VENV55=$(VENV55) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/test-all.sh
 
-bench: venv node kube-binaries
+bench: venv node bubblewrap kube-binaries
 	$(VENV)/bin/python benchmarks/spawn_latency.py
 	$(VENV)/bin/python benchmarks/launch_latency.py
 	$(VENV)/bin/python benchmarks/culler_sweep.py

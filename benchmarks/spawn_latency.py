@@ -1,8 +1,9 @@
-"""Spawn-to-ready latency: saturn-local vs JupyterHub's stock `simple` spawner.
+"""Spawn-to-ready latency: saturn-local (sandboxed, the default) vs saturn-local unsandboxed vs
+JupyterHub's stock `simple` spawner.
 
-Two hubs with the same configuration and the same single-user command, differing only
-in `spawner_class`, run side by side; spawns alternate between them (interleaved, so
-machine load affects both alike). Each sample is POST /users/<u>/server → the server
+Three hubs with the same configuration and the same single-user command, differing only in
+`spawner_class` and `SaturnLocalSpawner.sandbox`, run side by side; spawns rotate between them
+(interleaved, so machine load affects all alike). Each sample is POST /users/<u>/server → the server
 reported ready by the hub API, then the server is stopped. Prints medians and the ratio.
 
     .venv/bin/python benchmarks/spawn_latency.py [--rounds 15]
@@ -31,6 +32,10 @@ c.JupyterHub.spawner_class = "saturn-local"
 c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}}
 c.Saturn.images = {"python": {"prefix": sys.prefix}}
 """
+UNSANDBOXED = SATURN + """
+c.SaturnLocalSpawner.sandbox = False
+c.SaturnGallery.anonymous = False
+"""
 SIMPLE = """
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {home!r}
@@ -54,27 +59,60 @@ def spawn_once(hub: Hub, user: str) -> float:
     return elapsed
 
 
+def exec_overhead(rounds: int = 30) -> None:
+    """What the sandbox itself adds to starting a process: `python -c pass` sandboxed (bwrap + setpriv,
+    the same argument list a server gets) vs run directly, interleaved. Free of single-user start-up noise."""
+    import os
+    import subprocess
+
+    from jupyterhub_saturn.sandbox import SandboxSpec, bwrap_argv
+    from jupyterhub_saturn.sandbox.bwrap import SYSTEM_PATHS
+
+    home = Path(tempfile.mkdtemp(prefix="saturn-bench-home-"))
+    os.chown(home, 299999, 299999)
+    spec = SandboxSpec(uid=299999, gid=299999, home=str(home),
+                       ro_paths=tuple(p for p in SYSTEM_PATHS if os.path.exists(p)) + (sys.prefix, sys.base_prefix),
+                       symlinks=tuple((os.readlink(p), p) for p in ("/bin", "/lib", "/lib64", "/sbin") if os.path.islink(p)),
+                       bwrap=shutil.which("bwrap") or "bwrap", drop_uid=os.geteuid() == 0)
+    direct = [sys.executable, "-c", "pass"]
+    samples: dict[str, list[float]] = {"sandboxed": [], "direct": []}
+    for i in range(rounds + 2):
+        for name, cmd in ((("sandboxed", bwrap_argv(spec, direct)), ("direct", direct))[:: 1 if i % 2 else -1]):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True)
+            if i >= 2:
+                samples[name].append(time.perf_counter() - t0)
+    shutil.rmtree(home, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    print(f"exec overhead of the sandbox: python -c pass median {med['sandboxed']*1000:.1f} ms sandboxed vs "
+          f"{med['direct']*1000:.1f} ms direct (+{(med['sandboxed'] - med['direct'])*1000:.1f} ms, n={rounds})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the hubs' directories and logs")
+    parser.add_argument("--exec-only", action="store_true", help="only measure the sandbox's exec overhead")
     args = parser.parse_args()
+    exec_overhead()
+    if args.exec_only:
+        return
     cmd = str(Path(sys.executable).parent / "jupyterhub-singleuser")
     tmp = tempfile.mkdtemp(prefix="saturn-bench-")
     if True:
         saturn = Hub(Path(tmp) / "saturn", COMMON.format(cmd=cmd) + SATURN)
+        bare = Hub(Path(tmp) / "unsandboxed", COMMON.format(cmd=cmd) + UNSANDBOXED)
         simple = Hub(Path(tmp) / "simple", COMMON.format(cmd=cmd) + SIMPLE.format(home=str(Path(tmp) / "simple-homes" / "{username}")))
-        saturn.kind, simple.kind = "saturn", "simple"
+        saturn.kind, bare.kind, simple.kind = "saturn", "saturn", "simple"
         try:
-            for hub in (saturn, simple):
+            for hub in (saturn, bare, simple):
                 hub.start()
                 hub.ensure_user("bench")
-            samples: dict[str, list[float]] = {"saturn-local": [], "simple": []}
+            samples: dict[str, list[float]] = {"saturn-local": [], "unsandboxed": [], "simple": []}
             for i in range(args.warmup + args.rounds):
-                order = [(saturn, "saturn-local"), (simple, "simple")]
-                if i % 2:
-                    order.reverse()
+                order = [(saturn, "saturn-local"), (bare, "unsandboxed"), (simple, "simple")]
+                order = order[i % 3:] + order[:i % 3]
                 for hub, name in order:
                     t = spawn_once(hub, "bench")
                     if i >= args.warmup:
@@ -85,8 +123,11 @@ def main() -> None:
                 print(f"{name:13s} n={len(values)} median={med[name]*1000:7.1f} ms  p10={q[0]*1000:7.1f} ms  p90={q[-1]*1000:7.1f} ms")
             ratio = med["saturn-local"] / med["simple"]
             print(f"ratio saturn-local/simple (median) = {ratio:.3f}  (target <= 1.05)")
+            ratio = med["saturn-local"] / med["unsandboxed"]
+            print(f"ratio sandboxed/unsandboxed saturn-local (median) = {ratio:.3f}  (target <= 1.05)")
         finally:
             saturn.stop()
+            bare.stop()
             simple.stop()
             if not args.keep:
                 shutil.rmtree(tmp, ignore_errors=True)

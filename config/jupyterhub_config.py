@@ -43,6 +43,8 @@ c.JupyterHub.spawner_class = "saturn-local"
 c.Spawner.cmd = [str(bin_dir / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.SaturnLocalSpawner.home_root = str(state / "homes")
+# every server runs in a bubblewrap sandbox as a uid of its own (kept here across restarts)
+c.SaturnLocalSpawner.sandbox_uid_file = str(state / "saturn-uids.json")
 # A GPU pool from a configured device list (fake ids on a machine without GPUs: the demo
 # shows exclusive assignment through CUDA_VISIBLE_DEVICES; on a GPU machine, list real ids
 # or leave it empty to detect them with nvidia-smi).

@@ -77,7 +77,7 @@ background "go build (helm)" $PYTHON -m tests.kube.helm
 background "venv JupyterHub 5.5" make -s venv55
 phase "venv JupyterHub 6.1" make -s venv
 phase "npm packages" make -s node
-phase "Debian packages (chromium)" make -s chromium
+phase "Debian packages (chromium, bubblewrap)" make -s chromium bubblewrap
 
 # 3. suites that need no Go build, beside it
 suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"

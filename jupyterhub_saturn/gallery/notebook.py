@@ -18,6 +18,7 @@ from nbformat.validator import normalize
 
 from .errors import InvalidField, InvalidNotebook, NotebookTooLarge
 from .fields import check_json_depth
+from .trust import strip_trust
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_TITLE_CHARS = 120
@@ -122,6 +123,7 @@ def parse_notebook(notebook: bytes | bytearray | str | dict, max_bytes: int = DE
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _, data = normalize(data)
+            strip_trust(data)  # a publisher's trust is never passed on to readers
             nbformat.validate(data)
     except nbformat.ValidationError as e:
         where = _json_path(getattr(e, "absolute_path", []) or [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyterhub.apihandlers.base import APIHandler
@@ -10,6 +11,7 @@ from jupyterhub.handlers.base import BaseHandler
 
 from ..errors import SaturnError
 from ..http_errors import http_error
+from . import local_sockets
 
 
 class SaturnContext:
@@ -53,7 +55,14 @@ class _ContextMixin:
         return self.request.remote_ip or ""
 
     def client_address(self) -> str:
-        return self.ctx.gate.client_ip(self.peer_address(), self.request.headers.get("X-Forwarded-For"))
+        """Who is launching: the client behind trusted proxies, or the local uid that connected."""
+        tables = local_sockets.read_tables()
+        port = local_sockets.public_port(self.ctx.launcher.app)
+        return self.ctx.gate.client_ip(
+            self.peer_address(), self.request.headers.get("X-Forwarded-For"),
+            peer_uid=local_sockets.peer_uid(self.request, tables),
+            local_uids=lambda: local_sockets.uids_connected_to_port(port, tables), own_uid=os.geteuid(),
+        )
 
 
 class SaturnPageHandler(_ContextMixin, BaseHandler):

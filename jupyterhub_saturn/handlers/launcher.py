@@ -23,6 +23,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from .. import metrics
 from ..compat import spawn_pending
 from ..errors import SaturnError
+from ..gallery.trust import strip_trust
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
 
@@ -84,16 +85,18 @@ class Launcher:
         """Loaded ``User`` objects of every throwaway user."""
         return [self.app.users[u] for u in self.app.db.query(orm.User).filter(orm.User.name.like("anon~%"))]
 
-    def running_counts(self, notebook_id: str, *, include_pool: bool = False) -> tuple[int, int]:
+    def running_counts(self, notebook_id: str, *, include_pool: bool = False,
+                       exclude: set[str] = frozenset()) -> tuple[int, int]:
         """(throwaway servers running or starting, of which copies of ``notebook_id``).
 
         Unclaimed warm-pool servers are left out unless ``include_pool``: a launch that claims
-        one adds no server.
+        one adds no server. Users in ``exclude`` (holders of a launch reservation, counted by the
+        gate) are left out too.
         """
         pooled = {name for names in self.pool.values() for name in names}
         total = mine = 0
         for user in self.throwaway_users():
-            if user.name in pooled and not include_pool:
+            if (user.name in pooled and not include_pool) or user.name in exclude:
                 continue
             spawner = user.spawners.get("")
             if spawner is None or not spawner.active:
@@ -180,7 +183,8 @@ class Launcher:
                 names = self.pool.setdefault(image, [])
                 names[:] = [n for n in names if (u := self._user(n)) and u.spawners[""].active]
                 while len(names) < want:
-                    running, _ = self.running_counts("", include_pool=True)
+                    running, _ = self.running_counts("", include_pool=True, exclude=self.gate.holders())
+                    running += self.gate.reserved()  # launches admitted whose servers are not counted yet
                     if running >= cap:
                         return
                     user = self.create_throwaway()
@@ -275,7 +279,8 @@ class Launcher:
         folder = self.gallery.copy_dir.strip("/")
         if folder:
             await call("PUT", folder, {"type": "directory"})
-        notebook = json.loads(self.store.read_notebook(record.id))
+        # stored notebooks carry no trust already; strip again for ones stored by older versions
+        notebook = strip_trust(json.loads(self.store.read_notebook(record.id)))
         for n in range(0, 1000):
             name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
             path = f"{folder}/{name}" if folder else name

@@ -47,19 +47,30 @@ class RunPageHandler(SaturnPageHandler):
         if user is None and not self.ctx.gallery.anonymous:
             self.redirect(self.settings["login_url"] + "?next=" + quote(self.hub.base_url + f"run/{nb_id}"))
             return
+        ticket = None
         if throwaway and (user is None or not user.spawners[""].active):
-            total, mine = launcher.running_counts(record.id)
+            client = await self.off_loop(self.client_address)  # reads the kernel's socket tables
+            # count, check and reserve with no await in between: the reservation counts until the
+            # server itself does, so simultaneous launches never see the same free place
+            gate = self.ctx.gate
+            total, mine = launcher.running_counts(record.id, exclude=gate.holders())
             try:
-                self.ctx.gate.admit(self.client_address(), record.id, running_total=total, running_for_notebook=mine)
+                ticket = gate.reserve(client, record.id, running_total=total, running_for_notebook=mine).ticket
             except SaturnError as err:
-                self.log.info("Launch of %s refused: %s", record.id, err.text)
+                self.log.info("Launch of %s by %s refused: %s", record.id, client, err.text)
                 metrics.launch("refused", err.field)
                 self.saturn_fail(err)
             metrics.launch("admitted")
-            if user is None:
-                user = launcher.claim_warm(record) or launcher.create_throwaway()
-                self.set_login_cookie(user)
-        launch = await launcher.launch(self, record, user, throwaway=throwaway)
+        try:
+            if ticket is not None:
+                if user is None:
+                    user = launcher.claim_warm(record) or launcher.create_throwaway()
+                    self.set_login_cookie(user)
+                self.ctx.gate.hold(ticket, user.name)
+            launch = await launcher.launch(self, record, user, throwaway=throwaway)
+        finally:
+            if ticket is not None:
+                self.ctx.gate.release(ticket)
         self.redirect(self.hub.base_url + f"run/{record.id}/launch/{launch.id}", status=303)
 
 

@@ -12,6 +12,12 @@ from ``X-Forwarded-For``/``X-Real-Ip`` without any trust check (the hub runs wit
 ``xheaders=True``); pass the socket peer address (``request.connection.context.address[0]``)
 as ``remote_addr`` instead.
 
+Clients on this machine (every local server connects from loopback) cannot choose their
+address by forging headers: a request whose TCP peer is a loopback socket owned by an
+untrusted uid (``peer_uid``) is that uid's, whatever it sends; and when the walk reaches a
+loopback hop written by the proxy (its client is on this machine), ``local_client`` names
+who that is (see :mod:`.local_peers`) and anything further left is ignored.
+
 IPv6 clients are limited per /64 (:func:`rate_key`): one home or cloud host usually
 controls a whole /64, so per-address limits would be trivial to dodge.
 """
@@ -19,7 +25,7 @@ controls a whole /64, so per-address limits would be trivial to dodge.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import ConfigError
 
@@ -29,6 +35,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: Trusted by default: a proxy on the same host (configurable-http-proxy on localhost).
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.1/32", "::1/128")
 IPV6_RATE_PREFIX = 64
+#: Hops of X-Forwarded-For looked at, from the right (a longer header is attacker padding).
+MAX_HOPS = 32
 
 
 def parse_trusted_proxies(value: object, path: str) -> tuple[IPNetwork, ...]:
@@ -79,20 +87,36 @@ def _is_port(text: str) -> bool:
 
 
 def client_ip(
-    remote_addr: str | None, forwarded_for: str | None, trusted_proxies: Iterable[IPNetwork | str]
+    remote_addr: str | None,
+    forwarded_for: str | None,
+    trusted_proxies: Iterable[IPNetwork | str],
+    *,
+    peer_uid: str | None = None,
+    local_client: Callable[[], str | None] | None = None,
 ) -> str:
-    """The client's address as a string; see the module docstring for the rules."""
+    """The client's address (or local identity) as a string; see the module docstring for the rules.
+
+    ``peer_uid``: the key (``uid:<n>``) of an untrusted local process that is the TCP peer itself.
+    ``local_client``: called when a loopback hop from ``X-Forwarded-For`` is reached; returns the
+    key of the local client behind the proxy, or None to keep walking (a trusted local proxy).
+    """
     peer = parse_address(remote_addr)
     if peer is None:
         return remote_addr.strip() if isinstance(remote_addr, str) and remote_addr.strip() else "unknown"
+    if peer_uid is not None and peer.is_loopback:
+        return peer_uid
     networks = _networks(trusted_proxies)
     if not forwarded_for or not isinstance(forwarded_for, str) or not _trusted(peer, networks):
         return str(peer)
     hop = peer
-    for entry in reversed(forwarded_for.split(",")):
+    for entry in reversed(forwarded_for.split(",")[-MAX_HOPS:]):
         hop = parse_address(entry)
         if hop is None:
             return str(peer)
+        if hop.is_loopback and local_client is not None:
+            who = local_client()
+            if who is not None:
+                return who
         if not _trusted(hop, networks):
             return str(hop)
     return str(hop)

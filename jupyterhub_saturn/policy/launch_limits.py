@@ -6,6 +6,7 @@ Configuration (``Saturn.launch_limits``; every key optional)::
     max_per_notebook: 10           # running throwaway copies of one notebook
     rate: {launches: 10, per: 1h}  # launches per client address (IPv6: per /64)
     trusted_proxies: [127.0.0.1/32, "::1/128"]   # whose X-Forwarded-For to believe
+    trusted_local_uids: []         # uids of local front proxies (besides the hub's own)
     max_tracked_clients: 10000     # memory bound of the rate limiter
     capacity_retry_after: 1m       # Retry-After when full and the caller knows no better
 
@@ -18,12 +19,17 @@ failing that, from ``capacity_retry_after``. Only admitted launches count agains
 whether or not the spawn later succeeds.
 
 Single event loop: ``admit`` is synchronous, so check-and-record cannot interleave with
-another launch. The running counts are the caller's snapshot and must include servers
-still pending, or two launches in quick succession can both see room for one.
+another launch. A launch is not visible in the caller's running counts until its server
+exists, which takes awaits; :meth:`LaunchGate.reserve` therefore admits *and* reserves a
+place (counted against both caps) until the caller releases it (:meth:`~LaunchGate.release`) once the
+server is counted as running (or failed). The caller's counts leave out servers whose users
+hold a reservation (:meth:`~LaunchGate.holders`), so nothing is counted twice: N simultaneous
+launches never admit more than a cap.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -33,6 +39,7 @@ from typing import NamedTuple
 from ..errors import ConfigError, InvalidChoice, LimitReached
 from .client_ip import DEFAULT_TRUSTED_PROXIES, IPNetwork, client_ip, parse_trusted_proxies, rate_key
 from .durations import config_duration, format_duration
+from .local_peers import local_client_key
 from .rate_limiter import RateLimiter
 
 KEYS = (
@@ -40,6 +47,7 @@ KEYS = (
     "max_per_notebook",
     "rate",
     "trusted_proxies",
+    "trusted_local_uids",
     "max_tracked_clients",
     "capacity_retry_after",
 )
@@ -49,6 +57,7 @@ DEFAULTS = {
     "max_per_notebook": 10,
     "rate": {"launches": 10, "per": "1h"},
     "trusted_proxies": list(DEFAULT_TRUSTED_PROXIES),
+    "trusted_local_uids": [],
     "max_tracked_clients": 10_000,
     "capacity_retry_after": "1m",
 }
@@ -65,6 +74,7 @@ class LaunchLimits:
     trusted_proxies: tuple[IPNetwork, ...]
     max_tracked_clients: int
     capacity_retry_after: int  # seconds
+    trusted_local_uids: tuple[int, ...] = ()
 
     @classmethod
     def from_config(cls, data: Mapping | None, path: str = "Saturn.launch_limits") -> LaunchLimits:
@@ -94,7 +104,14 @@ class LaunchLimits:
             capacity_retry_after=config_duration(
                 merged["capacity_retry_after"], path=f"{path}.capacity_retry_after"
             ),
+            trusted_local_uids=_uids(merged["trusted_local_uids"], f"{path}.trusted_local_uids"),
         )
+
+
+def _uids(value: object, path: str) -> tuple[int, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ConfigError(path, f"expected a list of uids such as [33], got {value!r}")
+    return tuple(_count(v, f"{path}[{i}]", 0) for i, v in enumerate(value))
 
 
 def _count(value: object, path: str, least: int) -> int:
@@ -110,6 +127,13 @@ class Admission(NamedTuple):
     remaining: int
 
 
+class Reservation(NamedTuple):
+    """An admitted launch holding its place until released: ``ticket`` and the ``admission``."""
+
+    ticket: str
+    admission: Admission
+
+
 class LaunchGate:
     """Admits or refuses anonymous launches under :class:`LaunchLimits` (one event loop)."""
 
@@ -118,10 +142,60 @@ class LaunchGate:
         self.rate = RateLimiter(
             limits.rate_launches, limits.rate_window, max_keys=limits.max_tracked_clients, clock=clock
         )
+        self._reserved: dict[str, list] = {}  # ticket -> [notebook_id, holder or None]
+        self._tickets = itertools.count(1)
 
-    def client_ip(self, remote_addr: str | None, forwarded_for: str | None) -> str:
-        """The client address, believing ``X-Forwarded-For`` only from trusted proxies."""
-        return client_ip(remote_addr, forwarded_for, self.limits.trusted_proxies)
+    # ------------------------------------------------------------ reservations
+
+    def reserve(self, client_ip: str, notebook_id: str, *, running_total: int, running_for_notebook: int,
+                **kw) -> Reservation:
+        """:meth:`admit` counting places already reserved, and reserve one more (same refusals).
+
+        ``running_*`` must leave out servers of :meth:`holders`.
+        """
+        if not isinstance(notebook_id, str):
+            raise InvalidChoice("notebook id must be a non-empty string of at most 256 characters", field="notebook")
+        _check_count(running_total, "running_total")
+        _check_count(running_for_notebook, "running_for_notebook")
+        mine = sum(1 for nb, _ in self._reserved.values() if nb == notebook_id)
+        admission = self.admit(client_ip, notebook_id, running_total=running_total + len(self._reserved),
+                               running_for_notebook=running_for_notebook + mine, **kw)
+        ticket = f"t{next(self._tickets)}"
+        self._reserved[ticket] = [notebook_id, None]
+        return Reservation(ticket, admission)
+
+    def hold(self, ticket: str, holder: str) -> None:
+        """Name the user whose server the reservation is for (its server then counts only once)."""
+        if ticket in self._reserved:
+            self._reserved[ticket][1] = holder
+
+    def release(self, ticket: str) -> None:
+        """Drop a reservation (the server is now counted as running, or the launch failed)."""
+        self._reserved.pop(ticket, None)
+
+    def holders(self) -> set[str]:
+        """Users whose servers are counted through a reservation."""
+        return {holder for _, holder in self._reserved.values() if holder is not None}
+
+    def reserved(self) -> int:
+        """Places currently reserved."""
+        return len(self._reserved)
+
+    def client_ip(self, remote_addr: str | None, forwarded_for: str | None, *,
+                  peer_uid: int | None = None, local_uids: Callable[[], set[int]] | None = None,
+                  own_uid: int | None = None) -> str:
+        """The client address, believing ``X-Forwarded-For`` only from trusted proxies.
+
+        ``peer_uid``: owner of the loopback socket that connected (None: unknown or not local).
+        ``local_uids``: uids of loopback clients connected to the proxy right now. ``own_uid``:
+        the hub's uid, trusted with ``trusted_local_uids``. Local requests are attributed to
+        their uid (:mod:`.local_peers`), never to an address they wrote themselves.
+        """
+        trusted = frozenset(self.limits.trusted_local_uids) | ({own_uid} if own_uid is not None else set())
+        peer_key = f"uid:{peer_uid}" if peer_uid is not None and peer_uid not in trusted else None
+        local = (lambda: local_client_key(local_uids(), trusted)) if local_uids is not None else None
+        return client_ip(remote_addr, forwarded_for, self.limits.trusted_proxies, peer_uid=peer_key,
+                         local_client=local)
 
     def admit(
         self,

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sys
 
@@ -106,17 +107,31 @@ class ServerLifetimeMixin(Configurable):
             env.update(self.lifetime_bounds().to_env())
         return env
 
+    _saturn_watchdog_in_cmd: bool = False
+
+    @contextlib.contextmanager
+    def watchdog_in_cmd(self):
+        """While active, ``self.cmd`` already runs under the watchdog: a backend that wraps the command
+        again (the sandbox) enters this first, so the watchdog runs inside the wrapper, with the server."""
+        command = self.cmd
+        if self.watchdog:
+            self.cmd = [*(self.watchdog_command or self._default_watchdog_command()), "--", *command]
+        self._saturn_watchdog_in_cmd = True
+        try:
+            yield
+        finally:
+            self.cmd = command
+            self._saturn_watchdog_in_cmd = False
+
     async def start(self):
         """Start the server under the watchdog and record what proves the process is this server."""
         self._saturn_marker = secrets.token_hex(16)
         self._saturn_process = None
-        command = self.cmd
-        if self.watchdog:
-            self.cmd = [*(self.watchdog_command or self._default_watchdog_command()), "--", *command]
-        try:
+        if self._saturn_watchdog_in_cmd:
             result = await super().start()
-        finally:
-            self.cmd = command
+        else:
+            with self.watchdog_in_cmd():
+                result = await super().start()
         if getattr(self, "pid", 0):
             self._saturn_process = adoption.record_for(self.pid, self._saturn_marker)
         token = self._orm_token(self.api_token)

@@ -8,10 +8,13 @@ and enforced by ``disk_quota_command`` where the filesystem supports quotas. Ima
 Python prefix the server runs from.
 
 With ``system_users = False`` (the default) no system accounts are needed: every user
-gets a home under ``home_root`` and servers run as the hub's own user.
+gets a home under ``home_root``. With ``sandbox = True`` (the default) every server runs in a
+bubblewrap sandbox as an unprivileged uid of its own (:mod:`.sandboxing`); without it, servers
+run as the hub's own user.
 
-Every server runs under the watchdog and is adopted after a hub restart only when proven
-to be the process this spawner started (:mod:`~jupyterhub_saturn.spawners.lifetime`).
+Every server runs under the watchdog (inside its sandbox, when there is one) and is adopted after a
+hub restart only when proven to be the process this spawner started
+(:mod:`~jupyterhub_saturn.spawners.lifetime`).
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
 from .lifetime import ServerLifetimeMixin
 from .mixin import SaturnSpawnerMixin
+from .sandboxing import SandboxMixin
 
 
-class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSpawner):
+class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, LocalProcessSpawner):
     """Local-process spawner with sizes, exclusive GPUs, disks and environments."""
 
     system_users = Bool(
@@ -96,6 +100,7 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
         """Start-up check: the catalog parses and GPU devices name real GPU keys, enough for each count."""
         probe = cls(config=config)
         probe.saturn.validate()
+        cls.check_sandbox(probe, config)
         if not probe.gpu_devices:
             return
         pool = probe.gpu_pool()
@@ -132,6 +137,8 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
 
     def make_preexec_fn(self, name):
         cgroup = self._cgroup_path
+        if self.sandbox:  # bwrap changes directory and drops to the server's uid itself
+            return (lambda: CgroupLimiter.join(cgroup)) if cgroup is not None else None
         if self.system_users:
             setuid = super().make_preexec_fn(name)
         else:
@@ -219,7 +226,7 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
 
     def get_args(self):
         args = super().get_args()
-        if not self.system_users and os.geteuid() == 0 and "--allow-root" not in args:
+        if not self.system_users and not self.sandbox and os.geteuid() == 0 and "--allow-root" not in args:
             args.append("--allow-root")
         return args
 
@@ -247,7 +254,13 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
                 self._cgroup_path = limiter.create(self.owner_key, memory=sel.size.memory, cpus=sel.size.cpu)
             if sel is not None:
                 self._apply_disk_quota(sel)
-            return await super().start()
+            if not self.sandbox:
+                return await super().start()
+            uid, gid = self.sandbox_identity()
+            own_home(self.home, uid, gid)
+            # the watchdog runs inside the sandbox, beside the server it bounds
+            with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
+                return await super().start()
         except SaturnError as err:
             self._release()
             raise http_error(err) from None
@@ -268,7 +281,10 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
 
     async def stop(self, now=False):
         try:
-            await super().stop(now=now)
+            if self.sandbox:
+                await self.stop_sandboxed(super().stop, now=now)
+            else:
+                await super().stop(now=now)
         finally:
             self._release()
 
@@ -285,7 +301,23 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSp
             self.gpu_pool().restore(self.owner_key, devices)
             self._gpu_assigned = [str(d) for d in devices]
 
+    def delete_forever(self):
+        """The user is gone: give its sandbox uid back."""
+        if self.sandbox and not self.system_users and not self.name:
+            self.uid_map().release(self.user.name)
+
     def clear_state(self):
         super().clear_state()
         self._release()
 
+
+
+def own_home(home: str, uid: int, gid: int) -> None:
+    """Make ``home`` (created before the sandbox, or by the hub) belong to the server's uid, mode 0700."""
+    st = os.stat(home)
+    if st.st_uid != uid or st.st_gid != gid:
+        for root, dirs, files in os.walk(home):
+            for name in dirs + files:
+                os.lchown(os.path.join(root, name), uid, gid)
+        os.chown(home, uid, gid)
+    os.chmod(home, 0o700)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..harness import server_env
+from ..harness import server_env, server_process, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +31,33 @@ def test_config_mistake_stops_the_hub_naming_the_key(hub_factory, bad_line, path
     assert f"jupyterhub-saturn configuration error: {path}" in output, output[-3000:]
 
 
+@pytest.mark.parametrize("lines, words", [
+    ('c.SaturnLocalSpawner.sandbox_bwrap = "/nonexistent/bwrap"', ["is not installed", "bubblewrap"]),
+    ('c.SaturnLocalSpawner.sandbox = False', ["SaturnGallery.anonymous is True"]),
+    ('c.SaturnLocalSpawner.sandbox_uids = [0, 10]', ["expected 1 <= first"]),
+    ('c.SaturnLocalSpawner.sandbox_ro_paths = ["/tmp/../etc"]', []),
+])
+def test_a_sandbox_that_cannot_work_stops_the_hub(hub_factory, lines, words):
+    hub = hub_factory(GOOD + "\n" + lines, start=False)
+    code, output = hub.run_expecting_exit()
+    assert code != 0
+    assert "jupyterhub-saturn configuration error: SaturnLocalSpawner.sandbox" in output, output[-3000:]
+    for w in words:
+        assert w in output
+
+
+def test_namespaces_that_cannot_be_created_stop_the_hub(hub_factory, tmp_path):
+    """A bwrap that cannot create namespaces (here: a stand-in failing like bwrap in a locked-down container)."""
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: Creating new namespace failed: Operation not permitted' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    hub = hub_factory(GOOD + f"\nc.SaturnLocalSpawner.sandbox_bwrap = {str(fake)!r}", start=False)
+    code, output = hub.run_expecting_exit()
+    assert code != 0
+    assert "SaturnLocalSpawner.sandbox: is on, but bubblewrap cannot create the sandbox's namespaces" in output
+    assert "Operation not permitted" in output
+
+
 @pytest.mark.hub_versions
 def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     hub = hub_factory(GOOD + "\nc.JupyterHub.cleanup_servers = False\n")
@@ -39,6 +66,7 @@ def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     assert hub.spawn("ann", {"gpu": "t4"}).status_code in (201, 202)
     hub.wait_ready("ann")
     ann_dev = server_env("ann")["CUDA_VISIBLE_DEVICES"]
+    ann_uid = server_process("ann").uids().real
     hub.stop()
     hub.start()
     # ann's server survived and still holds its device: bob gets the other one, cat none
@@ -47,10 +75,15 @@ def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     hub.wait_ready("bob")
     bob_dev = server_env("bob")["CUDA_VISIBLE_DEVICES"]
     assert {ann_dev, bob_dev} == {"0", "1"}
+    # sandbox uids are kept across the restart: bob gets a new one, ann keeps hers
+    assert server_process("ann").uids().real == ann_uid != server_process("bob").uids().real
     r = hub.spawn("cat", {"gpu": "t4"})
     assert r.status_code == 503 and "no free t4 GPU" in r.json()["message"]
     hub.stop_server("ann")
     hub.stop_server("bob")
+    # stopping ends the whole sandbox, also for a server started before the restart
+    wait_for(lambda: server_process("ann") is None and server_process("bob") is None, timeout=30,
+             what="the stopped servers' sandboxes to end")
 
 
 def test_disk_quota_command_runs_before_start_and_its_failure_is_a_clear_refusal(hub_factory):

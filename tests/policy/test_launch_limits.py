@@ -224,3 +224,52 @@ def test_gate_never_exceeds_any_limit(launches, steps):
     for times in admitted.values():
         for i, start in enumerate(times):
             assert len([t for t in times[: i + 1] if t > start - 600]) <= launches
+
+
+# ------------------------------------------------------------------ reservations (atomic check-and-reserve)
+
+
+def test_reservations_count_against_both_caps_until_released():
+    g = LaunchGate(LaunchLimits.from_config({"max_per_notebook": 2, "max_throwaway_servers": 3,
+                                             "rate": {"launches": 100, "per": "1h"}}))
+    a = g.reserve("1.1.1.1", "nb", running_total=0, running_for_notebook=0)
+    b = g.reserve("1.1.1.2", "nb", running_total=0, running_for_notebook=0)
+    with pytest.raises(LimitReached) as e:
+        g.reserve("1.1.1.3", "nb", running_total=0, running_for_notebook=0)
+    assert e.value.field == "max_per_notebook" and e.value.status == 429 and e.value.retry_after >= 1
+    c = g.reserve("1.1.1.3", "other", running_total=0, running_for_notebook=0)
+    with pytest.raises(LimitReached) as e:
+        g.reserve("1.1.1.4", "third", running_total=0, running_for_notebook=0)
+    assert e.value.field == "max_throwaway_servers" and e.value.status == 503
+    g.hold(a.ticket, "anon~1")
+    assert g.holders() == {"anon~1"} and g.reserved() == 3
+    g.release(a.ticket)
+    g.release(a.ticket)  # twice is harmless
+    g.release("no-such-ticket")
+    assert g.reserved() == 2
+    assert g.reserve("1.1.1.5", "nb", running_total=0, running_for_notebook=0).ticket not in {a.ticket, b.ticket, c.ticket}
+
+
+def test_n_interleaved_reservations_never_exceed_the_cap():
+    """30 launches of one notebook, each reserving before any server exists: exactly the cap is admitted."""
+    g = LaunchGate(LaunchLimits.from_config({"max_per_notebook": 5, "max_throwaway_servers": 100,
+                                             "rate": {"launches": 1000, "per": "1h"}}))
+    admitted = refused = 0
+    for i in range(30):
+        try:
+            g.reserve(f"10.0.0.{i}", "nb", running_total=0, running_for_notebook=0)
+            admitted += 1
+        except LimitReached:
+            refused += 1
+    assert (admitted, refused) == (5, 25)
+
+
+def test_a_refused_reservation_reserves_nothing_and_bad_counts_are_errors():
+    g = LaunchGate(LaunchLimits.from_config({"max_per_notebook": 1}))
+    with pytest.raises(LimitReached):
+        g.reserve("1.1.1.1", "nb", running_total=0, running_for_notebook=1)
+    assert g.reserved() == 0
+    for bad in (-1, True, 1.5, None):
+        with pytest.raises(ValueError):
+            g.reserve("1.1.1.1", "nb", running_total=bad, running_for_notebook=0)
+    assert g.reserved() == 0
