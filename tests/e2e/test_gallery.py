@@ -59,7 +59,12 @@ def test_public_pages_and_downloads(hub):
     listing = requests.get(f"{hub.url}/hub/gallery", timeout=30)
     assert listing.status_code == 200 and "Public page" in listing.text
     page = requests.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30)
-    assert "Run this copy" in page.text and 'sandbox="' in page.text
+    # the public page is the report itself (one document, no frame) under the report's sandboxing CSP
+    assert "Run this copy" in page.text and "<iframe" not in page.text and "42" in page.text
+    assert page.headers["Content-Security-Policy"] == requests.get(
+        f"{hub.url}/hub/gallery/{rec['id']}/rendered", timeout=60).headers["Content-Security-Policy"]
+    assert f'href="/hub/run/{rec["id"]}"' in page.text and 'property="og:title" content="Public page"' in page.text
+    assert "10 minutes without activity" in page.text and "1 hour" in page.text
     rendered = requests.get(f"{hub.url}/hub/gallery/{rec['id']}/rendered", timeout=60)
     assert rendered.status_code == 200 and "42" in rendered.text
     csp = rendered.headers["Content-Security-Policy"]
@@ -106,7 +111,7 @@ def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     # isolation: no hub API, no other servers, no publishing
     assert s.get(f"{hub.url}/hub/api/users", timeout=30).status_code == 403
     assert s.get(f"{hub.url}/hub/api/users/stud", timeout=30).status_code in (403, 404)
-    page = s.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30)
+    page = s.get(f"{hub.url}/hub/run/{rec['id']}?manual=1", timeout=30)
     r = s.post(f"{hub.url}/hub/api/saturn/notebooks", json={"notebook": sample_notebook()},
                headers={"X-XSRFToken": xsrf_of(page.text), "Referer": f"{hub.url}/hub/gallery"}, timeout=30)
     assert r.status_code == 403, r.text
