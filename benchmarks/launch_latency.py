@@ -32,7 +32,7 @@ from tests.harness import Hub, wait_for  # noqa: E402
 def click(hub: Hub, nb_id: str, ip: str) -> tuple[float, str]:
     """Seconds from the POST to the copy being readable; returns (seconds, outcome)."""
     s = requests.Session()
-    page = s.get(f"{hub.url}/hub/gallery/{nb_id}", timeout=60, headers={"X-Forwarded-For": ip})
+    page = s.get(f"{hub.url}/hub/run/{nb_id}?manual=1", timeout=60, headers={"X-Forwarded-For": ip})
     t0 = time.perf_counter()
     r = s.post(f"{hub.url}/hub/run/{nb_id}", data={"_xsrf": xsrf_of(page.text)}, allow_redirects=False,
                timeout=300, headers={"X-Forwarded-For": ip})

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,12 +17,31 @@ from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook,
 pytestmark = pytest.mark.e2e
 
 
+def _fake_prefix(root: Path, script: str) -> Path:
+    """A Python prefix whose jupyterhub-singleuser runs ``script`` first (a fault-injection point)."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True)
+    exe = bin_dir / "jupyterhub-singleuser"
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(0o755)
+    return root
+
+
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    h = Hub(tmp_path_factory.mktemp("gallery"), GALLERY_CONFIG + """
+    base = tmp_path_factory.mktemp("gallery")
+    barrier = base / "servers-may-start"
+    real = Path(sys.executable).parent / "jupyterhub-singleuser"
+    # "gated": the server process waits until the test creates the barrier file; "broken": it exits at once
+    gated = _fake_prefix(base / "gated", f'while [ ! -e "{barrier}" ]; do sleep 0.05; done\nexec "{real}" "$@"')
+    broken = _fake_prefix(base / "broken", 'echo "no such environment" >&2; exit 3')
+    h = Hub(base / "hub", GALLERY_CONFIG + f"""
 c.SaturnGallery.max_notebook_size = "200K"
-c.Saturn.launch_limits = {"max_throwaway_servers": 3, "max_per_notebook": 2, "rate": {"launches": 50, "per": "1h"}}
+c.Saturn.launch_limits = {{"max_throwaway_servers": 3, "max_per_notebook": 2, "rate": {{"launches": 50, "per": "1h"}}}}
+c.Saturn.images = {{"python": {{"prefix": sys.prefix}}, "gated": {{"prefix": {str(gated)!r}}},
+                    "broken": {{"display_name": "Broken env", "prefix": {str(broken)!r}}}}}
 """).start()
+    h.barrier = barrier
     h.ensure_user("prof", ["instructors"])
     h.ensure_user("stud")
     h.prof_token = h.user_token("prof")
@@ -188,3 +211,67 @@ def test_cli_publishes_from_inside_an_instructors_server(hub, tmp_path):
     p = cli("publish", str(path))
     assert p.returncode == 1 and "403" in p.stderr and "may not publish" in p.stderr
     hub.stop_server("stud")
+
+
+def _run_page(s, hub, nb_id):
+    page = s.get(f"{hub.url}/hub/run/{nb_id}?manual=1", timeout=30)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    return xsrf_of(page.text), re.search(r'name="launch_key" value="([^"]+)"', page.text).group(1)
+
+
+def _anon_users(hub) -> set[str]:
+    return {u["name"] for u in hub.api("GET", "/users").json() if u["name"].startswith("anon~")}
+
+
+def test_launch_answers_before_the_server_starts_and_a_repeat_joins_it(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Gated"), environment={"image": "gated"}).json()
+    hub.barrier.unlink(missing_ok=True)  # servers of the "gated" environment cannot start until it exists
+    s = requests.Session()
+    xsrf, key = _run_page(s, hub, rec["id"])
+    cookies_before_answer = s.cookies.copy()
+    before = _anon_users(hub)
+    t0 = time.perf_counter()
+    r = s.post(f"{hub.url}/hub/run/{rec['id']}", data={"_xsrf": xsrf, "launch_key": key}, allow_redirects=False,
+               timeout=60)
+    answered = time.perf_counter() - t0
+    assert r.status_code == 303 and "/launch/" in r.headers["Location"], r.text[:300]
+    launch_id = r.headers["Location"].rsplit("/", 1)[1]
+    status = s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json()
+    # the server cannot be up (its process waits on the barrier): the answer came first
+    assert status["state"] in ("queued", "starting") and status["steps"][0] == "Queued", status
+    assert answered < 5, answered  # a loose bound for a loaded machine; the barrier is the real proof
+    # a double click / reload repeats the key: same launch, no second throwaway user
+    again = requests.Session()  # even without the first answer's login cookie (a cancelled navigation)
+    again.cookies = cookies_before_answer
+    r2 = again.post(f"{hub.url}/hub/run/{rec['id']}", data={"_xsrf": xsrf, "launch_key": key},
+                    allow_redirects=False, timeout=60)
+    assert r2.status_code == 303 and r2.headers["Location"] == r.headers["Location"]
+    assert len(_anon_users(hub) - before) == 1
+    page = again.get(hub.url + r2.headers["Location"], timeout=30)
+    assert page.status_code == 200 and "Starting a server" in page.text and "Copying the notebook" in page.text
+    status = wait_for(lambda: (st := s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json())["step"] >= 1
+                      and st, timeout=60, what="the launch to reach 'Starting a server'")
+    assert status["state"] == "starting" and status["message"], status
+    hub.barrier.touch()
+    done = wait_for(lambda: (st := s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json())["state"]
+                    in ("ready", "failed") and st, timeout=180, what="the launch to finish")
+    assert done["state"] == "ready" and done["step"] == 3 and "/lab/tree/gallery/" in done["url"], done
+    hub.stop_server(done["url"].split("/user/")[1].split("/")[0])
+
+
+def test_a_failed_start_is_reported_in_plain_words_with_a_way_back(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Broken"), environment={"image": "broken"}).json()
+    s = hub.login("stud")
+    xsrf, key = _run_page(s, hub, rec["id"])
+    r = s.post(f"{hub.url}/hub/run/{rec['id']}", data={"_xsrf": xsrf, "launch_key": key}, allow_redirects=False,
+               timeout=60)
+    assert r.status_code == 303
+    launch_id = r.headers["Location"].rsplit("/", 1)[1]
+    done = wait_for(lambda: (st := s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json())["state"]
+                    in ("ready", "failed") and st, timeout=120, what="the launch to fail")
+    assert done["state"] == "failed" and done["step"] == 1 and "Traceback" not in done["message"], done
+    page = s.get(hub.url + r.headers["Location"], timeout=30)
+    assert f'href="/hub/gallery/{rec["id"]}"' in page.text and "Try again" in page.text
+    # someone else's launch is not theirs to watch
+    other = requests.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30)
+    assert other.status_code in (403, 404) or "login" in other.url
