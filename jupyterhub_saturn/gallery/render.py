@@ -97,10 +97,14 @@ _REPORT_TEMPLATE = """\
 main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
 /* untrusted content stays inside its box: no overlay over the header, even with position: fixed */
 .saturn-content { contain: paint; overflow-x: auto; }
+.saturn-report-header { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+math { font-size: 1.15em; }
 .saturn-report-header h1 { font-size: 2rem; margin: .5rem 0; line-height: 1.2; overflow-wrap: anywhere; }
 .saturn-byline { color: #555; margin: 0 0 .5rem; }
 .saturn-description { font-size: 1.1rem; margin: .5rem 0 1rem; }
-@media (max-width: 600px) { main { padding: .5rem .75rem 2rem; } .saturn-report-header h1 { font-size: 1.5rem; } }
+@media (max-width: 600px) { main { padding: .5rem .75rem 2rem; } .saturn-report-header { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+math { font-size: 1.15em; }
+.saturn-report-header h1 { font-size: 1.5rem; } }
 .jp-RenderedLatex { white-space: pre-wrap; }
 math[display="block"] { display: block; margin: .6em 0; overflow-x: auto; overflow-y: hidden; }
 </style>
