@@ -16,7 +16,7 @@ from ..gallery.report_page import compose
 from ..profiles import NO_GPU
 from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
-from .base import SaturnPageHandler
+from .base import SaturnPageHandler, friendly_404
 
 #: download extension -> export format
 DOWNLOADS = {"ipynb": "ipynb", "html": "html", "md": "markdown", "py": "python"}
@@ -37,11 +37,44 @@ class GalleryListHandler(SaturnPageHandler):
 
     async def get(self):
         records = self.ctx.store.list()
+        catalog = self.ctx.saturn.catalog
+        origin = f"{self.request.protocol}://{self.request.host}"
+        cards = []
+        for r in sorted(records, key=lambda r: r.updated, reverse=True):
+            labels = environment_labels(catalog, r.environment)
+            cards.append({
+                "id": r.id, "title": r.title, "author": r.author, "description": r.description,
+                "updated": r.to_json()["updated"], "labels": list(labels.values()),
+                "image": r.environment.get("image") or catalog.defaults.get("image", ""),
+                "page_url": f"{origin}{self.hub.base_url}gallery/{r.id}",
+                "run_url": f"{origin}{self.hub.base_url}run/{r.id}",
+            })
+        images = sorted({c["image"] for c in cards})
         html = await self.render_template(
-            "saturn_gallery.html", records=records, may_publish=self.may_publish(self.current_user),
-            catalog=self.ctx.saturn.catalog,
+            "saturn_gallery.html", cards=cards, may_publish=self.may_publish(self.current_user),
+            authors=sorted({c["author"] for c in cards}),
+            environments=[(key, catalog.display_name("image", key)) for key in images],
+            badge_url=f"{origin}{self.hub.base_url}gallery/badge.svg",
         )
         self.finish(html)
+
+
+#: The "Run this copy" badge for READMEs and web sites (static, no user data).
+BADGE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="118" height="20" role="img" aria-label="Run this copy">
+<title>Run this copy</title><rect width="118" height="20" rx="3" fill="#0b5cad"/>
+<path d="M8 5l7 5-7 5z" fill="#fff"/>
+<text x="66" y="14" fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11" text-anchor="middle">Run this copy</text>
+</svg>"""
+
+
+class BadgeHandler(SaturnPageHandler):
+    """``GET /hub/gallery/badge.svg``: the badge image the gallery's snippets use."""
+
+    def get(self):
+        self.set_header("Content-Type", "image/svg+xml")
+        self.set_header("Cache-Control", "public, max-age=86400")
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+        self.finish(BADGE_SVG)
 
 
 class NotebookPageHandler(SaturnPageHandler):
@@ -50,6 +83,7 @@ class NotebookPageHandler(SaturnPageHandler):
     Served under the report's sandboxing CSP (see :mod:`jupyterhub_saturn.gallery.report_page`).
     """
 
+    @friendly_404
     async def get(self, nb_id):
         try:
             export = await self.off_loop(self.ctx.exports.export, nb_id, "html")
@@ -125,6 +159,7 @@ class DownloadHandler(SaturnPageHandler):
 
 routes = [
     (r"/gallery/?", GalleryListHandler),
+    (r"/gallery/badge\.svg", BadgeHandler),
     (r"/gallery/([^/]+)/rendered", RenderedHandler),
     (r"/gallery/([^/]+)/download/([a-z]+)", DownloadHandler),
     (r"/gallery/([^/]+)/?", NotebookPageHandler),

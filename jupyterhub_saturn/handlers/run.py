@@ -20,7 +20,7 @@ from tornado import web
 from ..errors import SaturnError
 from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
-from .base import SaturnPageHandler
+from .base import SaturnPageHandler, friendly_404
 from .launcher import STEPS
 
 
@@ -33,6 +33,7 @@ class RunPageHandler(SaturnPageHandler):
         except SaturnError as err:
             self.saturn_fail(err)
 
+    @friendly_404
     async def get(self, nb_id):
         record = self._record(nb_id)
         user = self.current_user

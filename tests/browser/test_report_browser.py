@@ -91,3 +91,37 @@ def test_run_this_copy_answers_at_once_with_progress(hub, page):
     assert page.locator("#saturn-launch-steps li").count() == 4
     page.wait_for_url(re.compile(r".*/user/anon~[0-9a-f]+/lab/tree/gallery/.*"), timeout=180_000)
     assert first_feedback < 3, first_feedback  # loose on a loaded machine; benchmarks/launch_latency.py has medians
+
+
+def test_gallery_cards_filter_badges_and_friendly_404(hub, page):
+    other = publish(hub, hub.prof_token, math_notebook("Sorting algorithms"), description="Merge and quick sort").json()
+    page.goto(f"{hub.url}/hub/gallery")
+    cards = page.locator(".saturn-card-col")
+    assert cards.count() >= 2
+    card = page.locator(f'.saturn-card-col[data-id="{hub.rec["id"]}"]')
+    assert "Python" in card.inner_text() or "python" in card.inner_text()
+    assert "image:" not in card.inner_text() and "size:" not in card.inner_text()  # display names, not keys
+    assert page.locator("#saturn-nav-gallery").is_visible()  # the navbar links the gallery, also for visitors
+    page.fill("#saturn-search", "merge")
+    assert page.locator(f'.saturn-card-col[data-id="{other["id"]}"]').is_visible()
+    assert not card.is_visible()
+    page.fill("#saturn-search", "no such words anywhere")
+    assert page.locator("#saturn-gallery-none").is_visible()
+    page.fill("#saturn-search", "")
+    # the Markdown badge links to a launch of this notebook; its image is served
+    card.locator("summary").click()
+    snippet = card.locator(".saturn-badge-md").input_value()
+    assert snippet.endswith(f"/hub/run/{hub.rec['id']})") and "/hub/gallery/badge.svg" in snippet
+    badge = page.request.get(f"{hub.url}/hub/gallery/badge.svg")
+    assert badge.status == 200 and badge.headers["content-type"] == "image/svg+xml" and "Run this copy" in badge.text()
+    run_url = snippet.rsplit("(", 1)[1].rstrip(")")
+    page.goto(run_url.replace("/hub/run/", "/hub/run/", 1) + "?manual=1")
+    assert page.locator("#saturn-run-button").is_visible()
+    # an unknown or malformed id: a friendly 404 with a way back
+    for bad in ("does-not-exist", "nope"):
+        response = page.goto(f"{hub.url}/hub/gallery/{bad}")
+        assert response.status == 404
+        assert page.locator("h1").inner_text() == "There is no published notebook here"
+        assert "pattern" not in page.content()
+    page.click("#saturn-missing-gallery")
+    page.wait_for_url(re.compile(r".*/hub/gallery/?$"))

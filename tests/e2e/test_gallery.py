@@ -96,9 +96,13 @@ def test_public_pages_and_downloads(hub):
         d = requests.get(f"{hub.url}/hub/gallery/{rec['id']}/download/{ext}", timeout=60)
         assert d.status_code == 200 and needle in d.text, (ext, d.status_code)
         assert d.headers["Content-Disposition"].startswith("attachment")
-    for bad in ("../../etc/passwd", "%2e%2e%2fx", "nope", "a" * 300):
-        r = requests.get(f"{hub.url}/hub/gallery/{bad}", timeout=30)
-        assert r.status_code in (400, 404), (bad, r.status_code)
+    for bad in ("../../etc/passwd", "%2e%2e%2fx", "nope", "does-not-exist", "a" * 300, "nope-abcdefgh", "%3Cscript%3E"):
+        for path in (f"gallery/{bad}", f"run/{bad}"):
+            r = requests.get(f"{hub.url}/hub/{path}", timeout=30)
+            assert r.status_code in (400, 404), (bad, r.status_code)
+            if r.status_code == 404 and "/" not in bad.replace("%2f", "/"):
+                # a friendly page with a way back, not the id pattern
+                assert "Browse the gallery" in r.text and "pattern" not in r.text and "<script>" not in r.text, r.text
     assert requests.get(f"{hub.url}/hub/gallery/{rec['id']}/download/exe", timeout=30).status_code == 404
 
 
