@@ -9,7 +9,7 @@ JH_LATEST := jupyterhub==6.1.1
 JH_55 := jupyterhub==5.5.4
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean
+.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean labextension
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -36,27 +36,47 @@ node: node_modules/.installed
 		[ -f tests/oidc/node_modules/.installed ] || (npm ci --no-audit --no-fund --prefix tests/oidc && touch tests/oidc/node_modules/.installed); \
 	fi
 
+# The JupyterLab extension (time left, shutoff warning, keep a copy): TypeScript built with the
+# ecosystem's own tooling (@jupyter/builder via jupyter-builder) into a prebuilt labextension inside
+# the Python package, then linked into the venv's labextensions. Rebuilt only when its sources change.
+LABEXT := jupyterhub_saturn/labextension
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*.css) labextension/package.json labextension/tsconfig.json
+
+labextension/node_modules/.installed: labextension/package.json labextension/package-lock.json
+	npm ci --no-audit --no-fund --prefix labextension
+	touch $@
+
+$(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed $(VENV)/.installed
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx tsc && "$(CURDIR)/$(VENV)/bin/jupyter-builder" build .
+	@touch $@
+
+labextension: $(LABEXT)/package.json
+	@for v in $(VENV) $(wildcard $(VENV55)); do \
+		mkdir -p $$v/share/jupyter/labextensions && \
+		ln -sfn "$(CURDIR)/$(LABEXT)" $$v/share/jupyter/labextensions/jupyterhub-saturn; \
+	done
+
 chromium:
 	@bash scripts/ensure-chromium.sh
 
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
-demo: venv node_modules/.installed
+demo: venv node_modules/.installed labextension
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
 unit: venv kube-binaries
 	$(VENV)/bin/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
-test-latest: venv node chromium kube-binaries
+test-latest: venv node chromium kube-binaries labextension
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
 # do not depend on the hub version and already ran on 6.1)
 JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
 
-test-jh55: venv55 node chromium kube-binaries
+test-jh55: venv55 node chromium kube-binaries labextension
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
 
 test: test-latest test-jh55
@@ -68,4 +88,4 @@ bench: venv node kube-binaries
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
 
 clean:
-	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo
+	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo labextension/node_modules labextension/lib $(LABEXT)

@@ -11,4 +11,8 @@ def saturn_handlers(app) -> list:
     # auto-shutoff: GET /hub/api/saturn/shutoff, and the home page's time-left helpers
     install_template_globals(app)
     routes += shutoff_routes()
+    # the same numbers for the JupyterLab extension (cookie auth, own servers only)
+    from .timeleft import routes as timeleft_routes  # noqa: PLC0415 - imports JupyterHub
+
+    routes += timeleft_routes
     return routes

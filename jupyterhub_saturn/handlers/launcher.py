@@ -255,18 +255,19 @@ class Launcher:
                     return launch
         return None
 
-    def start(self, handler, record, user, *, throwaway: bool, key: str = "") -> Launch:
+    def start(self, handler, record, user, *, throwaway: bool, key: str = "", notebook: dict | None = None) -> Launch:
         """Register a launch and carry it out in a background task; returns at once.
 
         ``handler`` is the request that asked (the hub's spawn helper lives on it); the task
-        keeps it, as JupyterHub's own spawn does, after the response has gone.
+        keeps it, as JupyterHub's own spawn does, after the response has gone. ``notebook``
+        (nbformat JSON) is copied instead of the published version (a kept anonymous copy).
         """
         self._forget_old()
         launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id, key=key)
         self.launches[launch.id] = launch
         if key:
             self.by_key[key] = launch.id
-        task = asyncio.ensure_future(self._run(handler, launch, user, record, throwaway))
+        task = asyncio.ensure_future(self._run(handler, launch, user, record, throwaway, notebook))
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
         return launch
@@ -280,7 +281,7 @@ class Launcher:
         """Start a launch (see :meth:`start`); kept for callers that await it."""
         return self.start(handler, record, user, throwaway=throwaway)
 
-    async def _run(self, handler, launch: Launch, user, record, throwaway: bool) -> None:
+    async def _run(self, handler, launch: Launch, user, record, throwaway: bool, notebook=None) -> None:
         spawner = user.spawners[""]
         if not spawner.active:
             launch.advance("starting", "Starting a server…")
@@ -294,9 +295,9 @@ class Launcher:
                                  user.name, _message(e))
                 launch.advance("failed", _message(e))
                 return
-        await self._finish(launch, user, record)
+        await self._finish(launch, user, record, notebook)
 
-    async def _finish(self, launch: Launch, user, record) -> None:
+    async def _finish(self, launch: Launch, user, record, notebook=None) -> None:
         spawner = user.spawners[""]
         deadline = time.monotonic() + self.gallery.launch_timeout
         try:
@@ -309,14 +310,14 @@ class Launcher:
                     raise SaturnError(f"the server did not start within {self.gallery.launch_timeout} s", status=504)
                 await asyncio.sleep(0.2)
             launch.advance("copying", "Copying the notebook into your server…")
-            path = await self.copy_into(user, record)
+            path = await self.copy_into(user, record, notebook)
             launch.url = f"{user.url}lab/tree/{quote(path)}"
             launch.advance("ready", "Opening JupyterLab…")
         except Exception as e:  # noqa: BLE001
             self.log.exception("Launch %s of %s for %s failed", launch.id, record.id, user.name)
             launch.advance("failed", _message(e))
 
-    async def copy_into(self, user, record) -> str:
+    async def copy_into(self, user, record, notebook: dict | None = None) -> str:
         """Write the notebook into the user's running server; never overwrite: returns the path used."""
         spawner = user.spawners[""]
         token = user.new_api_token(note="saturn: copy a published notebook", expires_in=600,
@@ -337,7 +338,8 @@ class Launcher:
         folder = self.gallery.copy_dir.strip("/")
         if folder:
             await call("PUT", folder, {"type": "directory"})
-        notebook = json.loads(self.store.read_notebook(record.id))
+        if notebook is None:
+            notebook = json.loads(self.store.read_notebook(record.id))
         for n in range(0, 1000):
             name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
             path = f"{folder}/{name}" if folder else name

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from tornado import web
@@ -96,7 +97,10 @@ class LaunchPageHandler(SaturnPageHandler):
 
     async def get(self, nb_id, launch_id):
         launch = self._launch(launch_id)
-        record = self.ctx.store.get(launch.notebook)
+        try:
+            record = self.ctx.store.get(launch.notebook)
+        except SaturnError:  # unpublished since (a kept copy still opens)
+            record = SimpleNamespace(id=launch.notebook, title=launch.notebook)
         html = await self.render_template("saturn_launch.html", record=record, launch=launch,
                                           steps=[label for _, label in STEPS],
                                           status_url=self.hub.base_url + f"run/status/{launch.id}")

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 import requests
 
@@ -279,3 +280,49 @@ def test_a_failed_start_is_reported_in_plain_words_with_a_way_back(hub):
     # someone else's launch is not theirs to watch
     other = requests.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30)
     assert other.status_code in (403, 404) or "login" in other.url
+
+
+def test_sign_in_to_keep_moves_the_edited_anonymous_copy_into_the_users_server(hub):
+    rec = publish(hub, hub.prof_token, sample_notebook("Keep me")).json()
+    s, status = run_copy(hub, rec["id"])
+    assert status["state"] == "ready", status
+    anon = status["url"].split("/user/")[1].split("/")[0]
+    path = status["url"].split("/lab/tree/")[1]
+    lab = s.get(hub.url + status["url"], timeout=60)
+    assert lab.status_code == 200
+    xsrf = next(c.value for c in s.cookies if c.name == "_xsrf" and c.path.startswith(f"/user/{anon}"))
+    api = f"{hub.url}/user/{anon}/api/contents/{path}"
+    model = s.get(api, headers={"X-XSRFToken": xsrf}, timeout=30).json()
+    model["content"]["cells"].append(nbformat.v4.new_markdown_cell("my own edit 8231"))
+    r = s.put(api, json={"type": "notebook", "format": "json", "content": model["content"]},
+              headers={"X-XSRFToken": xsrf}, timeout=30)
+    assert r.status_code == 200, r.text[:300]
+    # the time left the JupyterLab extension shows, for the throwaway user's own server
+    left = s.get(f"{hub.url}/hub/saturn/time-left", timeout=30).json()
+    assert left["throwaway"] is True and left["status"]["seconds_left"] > 0, left
+    assert requests.get(f"{hub.url}/hub/saturn/time-left", timeout=30).status_code == 403
+    # hostile paths are refused with the field named
+    for bad in ("../../etc/passwd.ipynb", "/x.txt", ""):
+        r = s.get(f"{hub.url}/hub/saturn/keep", params={"path": bad}, allow_redirects=False, timeout=30)
+        assert r.status_code == 400 and "path" in r.text, (bad, r.status_code)
+    r = s.get(f"{hub.url}/hub/saturn/keep", params={"path": path}, allow_redirects=False, timeout=60)
+    assert r.status_code == 302 and "/hub/login?next=" in r.headers["Location"], (r.status_code, r.text[:300])
+    nxt = requests.utils.unquote(r.headers["Location"].split("next=", 1)[1])
+    # the throwaway session is signed out; sign in as a real user in the same browser
+    assert s.get(f"{hub.url}/hub/saturn/time-left", timeout=30).status_code == 403
+    login = s.get(f"{hub.url}/hub/login", timeout=30)
+    r = s.post(f"{hub.url}/hub/login?next={requests.utils.quote(nxt)}",
+               data={"username": "stud", "password": "pw", "_xsrf": xsrf_of(login.text)}, timeout=60)
+    assert "/launch/" in r.url, r.url
+    launch_id = r.url.rsplit("/", 1)[1]
+    done = wait_for(lambda: (st := s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json())["state"]
+                    in ("ready", "failed") and st, timeout=180, what="the kept copy to open")
+    assert done["state"] == "ready" and done["url"].startswith("/user/stud/lab/tree/"), done
+    token = hub.user_token("stud")
+    content = requests.get(f"{hub.url}/user/stud/api/contents/{done['url'].split('/lab/tree/')[1]}",
+                           headers={"Authorization": f"token {token}"}, timeout=30)
+    assert content.status_code == 200 and "my own edit 8231" in json.dumps(content.json()["content"])
+    # the held copy is gone once kept
+    assert s.get(hub.url + nxt, timeout=30).status_code == 404
+    hub.stop_server("stud")
+    hub.stop_server(anon)
