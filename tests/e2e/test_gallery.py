@@ -326,3 +326,28 @@ def test_sign_in_to_keep_moves_the_edited_anonymous_copy_into_the_users_server(h
     assert s.get(hub.url + nxt, timeout=30).status_code == 404
     hub.stop_server("stud")
     hub.stop_server(anon)
+
+
+def test_cli_republishes_by_title_and_prints_public_links(hub, tmp_path, monkeypatch, capsys):
+    from jupyterhub_saturn.cli import main
+
+    nb_file = tmp_path / "lecture.ipynb"
+    nb_file.write_text(json.dumps(sample_notebook("CLI lecture")))
+    monkeypatch.setenv("JUPYTERHUB_API_URL", f"{hub.url}/hub/api")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", hub.prof_token)
+    monkeypatch.setenv("JUPYTERHUB_PUBLIC_HUB_URL", "https://hub.example.org/hub/")
+    assert main(["publish", str(nb_file)]) == 0
+    first = capsys.readouterr().out
+    nb_id = re.search(r" as ([a-z0-9-]+)", first).group(1)
+    assert f"page: https://hub.example.org/hub/gallery/{nb_id}" in first and "127.0.0.1" not in first
+    # publishing the same notebook again updates it (same id), --new makes another
+    assert main(["publish", str(nb_file), "--description", "v2"]) == 0
+    again = capsys.readouterr().out
+    assert again.startswith("Republished") and nb_id in again
+    assert hub.api("GET", f"/saturn/notebooks/{nb_id}").json()["description"] == "v2"
+    assert main(["publish", str(nb_file), "--new"]) == 0
+    other = re.search(r" as ([a-z0-9-]+)", capsys.readouterr().out).group(1)
+    assert other != nb_id
+    # now two share the title: the CLI asks which, rather than guessing
+    assert main(["publish", str(nb_file)]) == 1
+    assert "pass --id" in capsys.readouterr().err
