@@ -24,6 +24,9 @@ def gallery_routes(app) -> list:
     ctx = SaturnContext(saturn=saturn, gallery=settings, store=store, exports=GalleryExports(store),
                         gate=gate, launcher=launcher)
     app.saturn_launcher = launcher
+    env = (getattr(app, "tornado_settings", None) or {}).get("jinja2_env")
+    if env is not None:  # display names for the home page's server table
+        env.globals.setdefault("saturn_display_name", saturn.catalog.display_name)
     if settings.warm_pool:
         from tornado.ioloop import IOLoop, PeriodicCallback  # noqa: PLC0415
 
