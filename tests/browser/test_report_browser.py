@@ -3,8 +3,10 @@ link-preview tags, a phone layout that keeps Sign in and Run this copy; the laun
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -184,3 +186,43 @@ def test_gallery_cards_filter_badges_and_friendly_404(hub, page):
         assert "pattern" not in page.content()
     page.click("#saturn-missing-gallery")
     page.wait_for_url(re.compile(r".*/hub/gallery/?$"))
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2 A/AA findings on the page (the report's CSP is bypassed to inject it)."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+    }""")
+    return result
+
+
+def test_accessibility_of_gallery_report_launch_and_spawn_pages(hub, browser):
+    if not AXE.exists():
+        message = f"axe-core is not installed ({AXE}); run `make node`"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    try:
+        page = context.new_page()
+        found = {}
+        for name, path in (("gallery", "/hub/gallery"), ("report", f"/hub/gallery/{hub.rec['id']}"),
+                           ("launch", f"/hub/run/{hub.rec['id']}?manual=1")):
+            page.goto(hub.url + path)
+            found[name] = serious_violations(page)
+        page.goto(f"{hub.url}/hub/login")
+        page.fill("input[name=username]", "prof")
+        page.fill("input[name=password]", "pw")
+        page.click("input[type=submit], button[type=submit]")
+        page.wait_for_url("**/hub/**")
+        page.goto(f"{hub.url}/hub/spawn")
+        found["spawn form"] = serious_violations(page)
+        assert all(not v for v in found.values()), found
+    finally:
+        context.close()
