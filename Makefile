@@ -9,7 +9,7 @@ JH_LATEST := jupyterhub==6.1.1
 JH_55 := jupyterhub==5.5.4
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean labextension
+.PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean labextension
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -56,13 +56,27 @@ labextension: $(LABEXT)/package.json
 		ln -sfn "$(CURDIR)/$(LABEXT)" $$v/share/jupyter/labextensions/jupyterhub-saturn; \
 	done
 
+# `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
+# matplotlib, JupyterLab, the jupyterhub-saturn CLI and the JupyterLab extension.
+DEMO_DS := .demo-envs/datascience
+
+$(DEMO_DS)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(DEMO_DS)
+	$(DEMO_DS)/bin/pip install -q --upgrade pip
+	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" jupyterlab numpy pandas matplotlib -e .
+	touch $@
+
+demo-env: $(DEMO_DS)/.installed labextension
+	@mkdir -p $(DEMO_DS)/share/jupyter/labextensions
+	@ln -sfn "$(CURDIR)/$(LABEXT)" $(DEMO_DS)/share/jupyter/labextensions/jupyterhub-saturn
+
 chromium:
 	@bash scripts/ensure-chromium.sh
 
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build
 
-demo: venv node_modules/.installed labextension
+demo: venv node_modules/.installed labextension demo-env
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
@@ -88,4 +102,4 @@ bench: venv node kube-binaries
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
 
 clean:
-	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo labextension/node_modules labextension/lib $(LABEXT)
+	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .demo-envs labextension/node_modules labextension/lib $(LABEXT)

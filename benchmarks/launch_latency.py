@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -83,7 +84,8 @@ def browser_click(browser, hub: Hub, nb_id: str) -> tuple[float, float]:
         page.goto(f"{hub.url}/hub/gallery/{nb_id}")
         t0 = time.perf_counter()
         page.click("#saturn-run-button", no_wait_after=True)
-        page.locator("#saturn-launch-steps").wait_for(timeout=60_000)
+        # the run page (its steps are in the HTML) stays on screen while its form POSTs
+        page.wait_for_url(re.compile(r".*/hub/run/"), wait_until="domcontentloaded", timeout=60_000)
         feedback = time.perf_counter() - t0
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=300_000)
         return feedback, time.perf_counter() - t0
@@ -103,8 +105,7 @@ def browser_stock(browser, hub: Hub) -> tuple[float, float]:
         page.goto(f"{hub.url}/hub/home")
         t0 = time.perf_counter()
         page.click("#start", no_wait_after=True)
-        page.wait_for_url(lambda u: "/hub/home" not in u, timeout=60_000)
-        page.locator("body").wait_for()
+        page.wait_for_url(lambda u: "/hub/home" not in u, wait_until="domcontentloaded", timeout=60_000)
         feedback = time.perf_counter() - t0
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=300_000)
         elapsed = time.perf_counter() - t0
@@ -184,7 +185,7 @@ def main() -> None:
             wait_for(lambda: sum(1 for u in warm.api("GET", "/users").json()
                                  if u["name"].startswith("anon~") and u["servers"].get("", {}).get("ready")) >= 2,
                      timeout=300, what="warm pool refill")
-        if not args.burst_only:
+        if not args.burst_only and args.rounds:
             print("click-to-notebook-served (POST run -> copy readable via the contents API)")
             for name, values in samples.items():
                 print("  " + summary(name, values))

@@ -59,11 +59,15 @@ c.Saturn.gpus = {
            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
 }
 c.Saturn.disks = {"10Gi": {}, "50Gi": {}, "200Gi": {"groups": ["instructors"]}}
+# "Data science" runs from its own prefix with numpy, pandas and matplotlib (`make demo-env` builds it;
+# until then it falls back to the hub's own environment)
+datascience = Path(os.environ.get("SATURN_DEMO_DATASCIENCE_PREFIX", repo / ".demo-envs" / "datascience"))
+datascience_prefix = str(datascience) if (datascience / "bin" / "jupyterhub-singleuser").exists() else sys.prefix
 c.Saturn.images = {
     "python": {"display_name": "Python 3 (JupyterLab)", "image": "quay.io/jupyter/minimal-notebook:2025-06-09",
                "prefix": sys.prefix},
     "datascience": {"display_name": "Data science", "image": "quay.io/jupyter/scipy-notebook:2025-06-09",
-                    "prefix": sys.prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
+                    "prefix": datascience_prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
 }
 c.Saturn.defaults = {"size": "small", "disk": "10Gi", "image": "python"}
 
