@@ -243,6 +243,14 @@ class Launcher:
 
     # ------------------------------------------------------------------ launching
 
+    def last_shutoff_choice(self, spawner, options: dict, groups) -> str | None:
+        """The user's last auto-shutoff choice for this server, if it is still allowed with ``options``."""
+        previous = (getattr(spawner.orm_spawner, "user_options", None) or {}).get("auto_shutoff")
+        if not isinstance(previous, str):
+            return None
+        allowed = self.saturn.shutoff_policy.allowed_choices(options, groups, False)
+        return previous if previous in allowed else None
+
     def find(self, *, key: str = "", user: str = "", notebook: str = "") -> Launch | None:
         """The launch a repeated request joins: the one started with ``key``, or ``user``'s unfinished
         launch of ``notebook``."""
@@ -287,6 +295,10 @@ class Launcher:
             launch.advance("starting", "Starting a server…")
             groups = [g.name for g in user.groups]
             options = self.options_for(record, groups, throwaway=throwaway)
+            if not throwaway:
+                kept = self.last_shutoff_choice(spawner, options, groups)
+                if kept:
+                    options["auto_shutoff"] = kept
             options[NOTEBOOK_KEY] = record.id
             try:
                 await handler.spawn_single_user(user, "", options=options)

@@ -148,12 +148,21 @@ def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     hub.stop_server(name)
 
 
+@pytest.mark.hub_versions
 def test_logged_in_copy_goes_to_own_server_and_never_overwrites(hub):
     rec = publish(hub, hub.prof_token, sample_notebook("Mine")).json()
+    # the student last chose 6h auto-shutoff; a copy that starts their server keeps that choice
+    body = {"auto_shutoff": "6h"}
+    r = hub.api("POST", "/users/stud/server", json={"user_options": body} if hub.version() >= (6, 0) else body)
+    assert r.status_code in (201, 202), r.text
+    wait_for(lambda: hub.user_model("stud")["servers"].get("", {}).get("ready"), timeout=120, what="stud's server")
+    hub.stop_server("stud")
     s = hub.login("stud")
     s, status = run_copy(hub, rec["id"], session=s)
     assert status["state"] == "ready", status
     assert status["url"].startswith("/user/stud/lab/tree/gallery/")
+    options = hub.user_model("stud")["servers"][""]["user_options"]
+    assert options["auto_shutoff"] == "6h" and options["saturn_notebook"] == rec["id"], options
     s, status2 = run_copy(hub, rec["id"], session=s)
     assert status2["state"] == "ready", status2
     assert status2["url"] != status["url"] and status2["url"].endswith(f"{rec['id']}-1.ipynb")
