@@ -238,3 +238,13 @@ def drop_title_heading(nb, title: str) -> bool:
             return True
         return False
     return False
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%]+')
+
+
+def copy_name(title: str, day: str, n: int = 0, *, fallback: str = "notebook") -> str:
+    """A readable file name for a copy: ``"Lecture 1 2026-12-02.ipynb"``, ``"… (2).ipynb"`` for the n-th clash."""
+    stem = " ".join(_UNSAFE_NAME.sub(" ", plain_text(title or "")).split()).strip(" .")[:80].strip(" .")
+    stem = f"{stem or fallback} {day}"
+    return f"{stem}.ipynb" if n == 0 else f"{stem} ({n + 1}).ipynb"

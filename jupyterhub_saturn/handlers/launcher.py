@@ -22,6 +22,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from ..errors import SaturnError
+from ..gallery.notebook import copy_name
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
 
@@ -352,8 +353,9 @@ class Launcher:
             await call("PUT", folder, {"type": "directory"})
         if notebook is None:
             notebook = json.loads(self.store.read_notebook(record.id))
+        day = time.strftime("%Y-%m-%d", time.gmtime())
         for n in range(0, 1000):
-            name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
+            name = copy_name(getattr(record, "title", ""), day, n, fallback=record.id)
             path = f"{folder}/{name}" if folder else name
             code = await call("GET", path, query="?content=0")
             if code == 404:

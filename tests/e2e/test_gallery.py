@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import nbformat
 import pytest
@@ -131,7 +132,8 @@ def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     model = hub.user_model(name)
     assert model["servers"][""]["user_options"]["saturn_notebook"] == rec["id"]
     assert model["servers"][""]["user_options"]["gpu"] == "none"
-    contents = s.get(f"{hub.url}/user/{name}/api/contents/gallery/{rec['id']}.ipynb",
+    assert re.search(r"/gallery/Anon run \d{4}-\d{2}-\d{2}\.ipynb$", unquote(status["url"])), status["url"]
+    contents = s.get(f"{hub.url}/user/{name}/api/contents/{status['url'].split('/lab/tree/')[1]}",
                      headers={"X-XSRFToken": s.cookies.get("_xsrf", domain="", path=f"/user/{name}/") or ""},
                      timeout=30)
     assert contents.status_code == 200, contents.text[:300]
@@ -165,7 +167,7 @@ def test_logged_in_copy_goes_to_own_server_and_never_overwrites(hub):
     assert options["auto_shutoff"] == "6h" and options["saturn_notebook"] == rec["id"], options
     s, status2 = run_copy(hub, rec["id"], session=s)
     assert status2["state"] == "ready", status2
-    assert status2["url"] != status["url"] and status2["url"].endswith(f"{rec['id']}-1.ipynb")
+    assert status2["url"] != status["url"] and unquote(status2["url"]).endswith(" (2).ipynb")
     hub.stop_server("stud")
 
 
