@@ -89,6 +89,10 @@ c.Saturn.auto_shutoff = {
 # Instructors publish at /hub/gallery/publish (or `jupyterhub-saturn publish nb.ipynb` in their server);
 # anyone reads /hub/gallery and presses "Run this copy".
 c.SaturnGallery.store_dir = str(state / "gallery")
+# visitors who are not signed in land on the gallery (signed-in users as usual)
+from jupyterhub_saturn.handlers.gallery import land_visitors_on_gallery  # noqa: E402
+
+c.JupyterHub.default_url = land_visitors_on_gallery
 c.SaturnGallery.publisher_groups = ["instructors"]
 c.SaturnGallery.anonymous_size = "small"
 c.SaturnGallery.warm_pool = {}  # e.g. {"python": 2} keeps two throwaway servers started ahead of demand

@@ -164,3 +164,12 @@ routes = [
     (r"/gallery/([^/]+)/download/([a-z]+)", DownloadHandler),
     (r"/gallery/([^/]+)/?", NotebookPageHandler),
 ]
+
+
+def land_visitors_on_gallery(handler) -> str:
+    """For ``c.JupyterHub.default_url``: visitors who are not signed in and open the hub's root land on the
+    gallery; everyone else (and where to go after signing in) as usual."""
+    roots = {handler.base_url.rstrip("/"), handler.hub.base_url.rstrip("/")}
+    if handler.current_user is None and handler.request.path.rstrip("/") in roots:
+        return handler.hub.base_url + "gallery"
+    return ""

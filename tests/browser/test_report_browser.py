@@ -34,6 +34,8 @@ def hub(tmp_path_factory):
     h = Hub(tmp_path_factory.mktemp("report"), GALLERY_CONFIG + """
 c.Saturn.auto_shutoff = {"choices": ["30m"], "default": "30m", "warn_before": "19m59s",
                          "caps": [{"match": {}, "max_age": "20m"}], "throwaway": {"max_idle": "30m", "max_age": "20m"}}
+from jupyterhub_saturn.handlers.gallery import land_visitors_on_gallery
+c.JupyterHub.default_url = land_visitors_on_gallery
 """).start()
     h.ensure_user("prof", ["instructors"])
     h.prof_token = h.user_token("prof")
@@ -157,7 +159,8 @@ def require_labextension() -> None:
 
 def test_gallery_cards_filter_badges_and_friendly_404(hub, page):
     other = publish(hub, hub.prof_token, math_notebook("Sorting algorithms"), description="Merge and quick sort").json()
-    page.goto(f"{hub.url}/hub/gallery")
+    page.goto(f"{hub.url}/")  # visitors land on the gallery (c.JupyterHub.default_url = land_visitors_on_gallery)
+    page.wait_for_url(re.compile(r".*/hub/gallery$"))
     cards = page.locator(".saturn-card-col")
     assert cards.count() >= 2
     card = page.locator(f'.saturn-card-col[data-id="{hub.rec["id"]}"]')
