@@ -362,3 +362,19 @@ def test_cli_republishes_by_title_and_prints_public_links(hub, tmp_path, monkeyp
     # now two share the title: the CLI asks which, rather than guessing
     assert main(["publish", str(nb_file)]) == 1
     assert "pass --id" in capsys.readouterr().err
+
+
+@pytest.mark.hub_versions
+def test_spawn_progress_page_names_what_is_starting(hub):
+    hub.barrier.unlink(missing_ok=True)  # the "gated" server stays pending until the barrier exists
+    body = {"image": "gated", "size": "medium", "auto_shutoff": "6h"}
+    r = hub.api("POST", "/users/stud/server", json={"user_options": body} if hub.version() >= (6, 0) else body)
+    assert r.status_code == 202, r.text
+    s = hub.login("stud")
+    page = s.get(f"{hub.url}/hub/spawn-pending/stud", timeout=30)
+    assert page.status_code == 200 and 'id="saturn-spawn-choices"' in page.text, page.text[:500]
+    choices = page.text.split('id="saturn-spawn-choices"', 1)[1].split("</dl>", 1)[0]
+    assert "medium" in choices and "gated" in choices and "after 6h idle" in choices, choices
+    hub.barrier.touch()
+    wait_for(lambda: hub.user_model("stud")["servers"].get("", {}).get("ready"), timeout=120, what="stud's server")
+    hub.stop_server("stud")
