@@ -9,7 +9,7 @@ JH_LATEST := jupyterhub==6.1.1
 JH_55 := jupyterhub==5.5.4
 PYTEST_ARGS ?=
 
-.PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean labextension
+.PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium kube-binaries bench clean labextension labextension55
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -50,11 +50,13 @@ $(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed $(VEN
 	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx tsc && "$(CURDIR)/$(VENV)/bin/jupyter-builder" build .
 	@touch $@
 
+link_labext = mkdir -p $(1)/share/jupyter/labextensions && ln -sfn "$(CURDIR)/$(LABEXT)" $(1)/share/jupyter/labextensions/jupyterhub-saturn
+
 labextension: $(LABEXT)/package.json
-	@for v in $(VENV) $(wildcard $(VENV55)); do \
-		mkdir -p $$v/share/jupyter/labextensions && \
-		ln -sfn "$(CURDIR)/$(LABEXT)" $$v/share/jupyter/labextensions/jupyterhub-saturn; \
-	done
+	@$(call link_labext,$(VENV))
+
+labextension55: $(LABEXT)/package.json $(VENV55)/.installed
+	@$(call link_labext,$(VENV55))
 
 # `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
 # matplotlib, JupyterLab, the jupyterhub-saturn CLI and the JupyterLab extension.
@@ -67,8 +69,7 @@ $(DEMO_DS)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 demo-env: $(DEMO_DS)/.installed labextension
-	@mkdir -p $(DEMO_DS)/share/jupyter/labextensions
-	@ln -sfn "$(CURDIR)/$(LABEXT)" $(DEMO_DS)/share/jupyter/labextensions/jupyterhub-saturn
+	@$(call link_labext,$(DEMO_DS))
 
 chromium:
 	@bash scripts/ensure-chromium.sh
@@ -90,7 +91,7 @@ test-latest: venv node chromium kube-binaries labextension
 # do not depend on the hub version and already ran on 6.1)
 JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
 
-test-jh55: venv55 node chromium kube-binaries labextension
+test-jh55: venv55 node chromium kube-binaries labextension55
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
 
 test: test-latest test-jh55
