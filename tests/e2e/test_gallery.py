@@ -295,10 +295,11 @@ def test_a_failed_start_is_reported_in_plain_words_with_a_way_back(hub):
 
 def test_sign_in_to_keep_moves_the_edited_anonymous_copy_into_the_users_server(hub):
     rec = publish(hub, hub.prof_token, sample_notebook("Keep me")).json()
+    hub.ensure_user("keeper")
     s, status = run_copy(hub, rec["id"])
     assert status["state"] == "ready", status
     anon = status["url"].split("/user/")[1].split("/")[0]
-    path = status["url"].split("/lab/tree/")[1]
+    path = unquote(status["url"].split("/lab/tree/")[1])  # as JupyterLab knows it
     lab = s.get(hub.url + status["url"], timeout=60)
     assert lab.status_code == 200
     xsrf = next(c.value for c in s.cookies if c.name == "_xsrf" and c.path.startswith(f"/user/{anon}"))
@@ -323,19 +324,19 @@ def test_sign_in_to_keep_moves_the_edited_anonymous_copy_into_the_users_server(h
     assert s.get(f"{hub.url}/hub/saturn/time-left", timeout=30).status_code == 403
     login = s.get(f"{hub.url}/hub/login", timeout=30)
     r = s.post(f"{hub.url}/hub/login?next={requests.utils.quote(nxt)}",
-               data={"username": "stud", "password": "pw", "_xsrf": xsrf_of(login.text)}, timeout=60)
+               data={"username": "keeper", "password": "pw", "_xsrf": xsrf_of(login.text)}, timeout=60)
     assert "/launch/" in r.url, r.url
     launch_id = r.url.rsplit("/", 1)[1]
     done = wait_for(lambda: (st := s.get(f"{hub.url}/hub/run/status/{launch_id}", timeout=30).json())["state"]
                     in ("ready", "failed") and st, timeout=180, what="the kept copy to open")
-    assert done["state"] == "ready" and done["url"].startswith("/user/stud/lab/tree/"), done
-    token = hub.user_token("stud")
-    content = requests.get(f"{hub.url}/user/stud/api/contents/{done['url'].split('/lab/tree/')[1]}",
+    assert done["state"] == "ready" and done["url"].startswith("/user/keeper/lab/tree/"), done
+    token = hub.user_token("keeper")
+    content = requests.get(f"{hub.url}/user/keeper/api/contents/{done['url'].split('/lab/tree/')[1]}",
                            headers={"Authorization": f"token {token}"}, timeout=30)
     assert content.status_code == 200 and "my own edit 8231" in json.dumps(content.json()["content"])
     # the held copy is gone once kept
     assert s.get(hub.url + nxt, timeout=30).status_code == 404
-    hub.stop_server("stud")
+    hub.stop_server("keeper")
     hub.stop_server(anon)
 
 
@@ -366,15 +367,16 @@ def test_cli_republishes_by_title_and_prints_public_links(hub, tmp_path, monkeyp
 
 @pytest.mark.hub_versions
 def test_spawn_progress_page_names_what_is_starting(hub):
+    hub.ensure_user("pend")
     hub.barrier.unlink(missing_ok=True)  # the "gated" server stays pending until the barrier exists
     body = {"image": "gated", "size": "medium", "auto_shutoff": "6h"}
-    r = hub.api("POST", "/users/stud/server", json={"user_options": body} if hub.version() >= (6, 0) else body)
+    r = hub.api("POST", "/users/pend/server", json={"user_options": body} if hub.version() >= (6, 0) else body)
     assert r.status_code == 202, r.text
-    s = hub.login("stud")
-    page = s.get(f"{hub.url}/hub/spawn-pending/stud", timeout=30)
+    s = hub.login("pend")
+    page = s.get(f"{hub.url}/hub/spawn-pending/pend", timeout=30)
     assert page.status_code == 200 and 'id="saturn-spawn-choices"' in page.text, page.text[:500]
     choices = page.text.split('id="saturn-spawn-choices"', 1)[1].split("</dl>", 1)[0]
     assert "medium" in choices and "gated" in choices and "after 6h idle" in choices, choices
     hub.barrier.touch()
-    wait_for(lambda: hub.user_model("stud")["servers"].get("", {}).get("ready"), timeout=120, what="stud's server")
-    hub.stop_server("stud")
+    wait_for(lambda: hub.user_model("pend")["servers"].get("", {}).get("ready"), timeout=120, what="pend's server")
+    hub.stop_server("pend")
