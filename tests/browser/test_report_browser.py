@@ -24,6 +24,7 @@ def math_notebook(title: str) -> dict:
         nb.cells.append(nbformat.v4.new_markdown_cell(f"## Part {i}\n\n" + f"Paragraph {i} with $x_{i}^2$ and some words. " * 3))
     nb.cells.append(nbformat.v4.new_code_cell("print(6 * 7)", outputs=[
         nbformat.v4.new_output("stream", name="stdout", text="42\n")]))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
 
