@@ -81,20 +81,20 @@ demo: venv node_modules/.installed labextension demo-env
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
-unit: venv kube-binaries
-	$(VENV)/bin/python -m pytest -q -m "not e2e" $(PYTEST_ARGS)
+# the pure core and adapters' unit tests: no hub, no browser, no Go build
+unit: venv
+	$(VENV)/bin/python -m pytest -q -m "not e2e and not kube" $(PYTEST_ARGS)
 
 test-latest: venv node chromium kube-binaries labextension
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-# JupyterHub 5.5: everything that touches JupyterHub (the pure core and the test control plane
-# do not depend on the hub version and already ran on 6.1)
-JH55_TESTS ?= tests/e2e tests/auth tests/browser tests/spawners
-
+# JupyterHub 5.5: the tests marked hub_versions (behaviour that differs between the versions)
 test-jh55: venv55 node chromium kube-binaries labextension55
-	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) $(JH55_TESTS)
+	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider -m hub_versions $(PYTEST_ARGS)
 
-test: test-latest test-jh55
+# everything, phases timed, Go builds beside the installs (scripts/test-all.sh)
+test:
+	@PYTHON=$(PYTHON) VENV=$(VENV) VENV55=$(VENV55) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/test-all.sh
 
 bench: venv node kube-binaries
 	$(VENV)/bin/python benchmarks/spawn_latency.py
@@ -103,4 +103,4 @@ bench: venv node kube-binaries
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
 
 clean:
-	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .demo-envs labextension/node_modules labextension/lib $(LABEXT)
+	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .test-results .demo-envs labextension/node_modules labextension/lib $(LABEXT)

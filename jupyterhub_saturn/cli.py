@@ -8,6 +8,7 @@ the one named by ``--id``); ``--new`` publishes a separate copy. ``unpublish ID`
 ``list`` shows what is published. Links are printed with the hub's public address
 (``$JUPYTERHUB_PUBLIC_HUB_URL``, set by JupyterHub when ``c.JupyterHub.public_url`` is, or
 ``--public-url``), never the hub's internal API address.
+``identity show|unbind|bind NAME`` (on the hub host) re-binds a username to a provider account.
 """
 
 from __future__ import annotations
@@ -139,6 +140,29 @@ def _list(args) -> int:
     return 0
 
 
+def _identity(args) -> int:
+    from .identities import IdentityBindings  # noqa: PLC0415 - only this command needs it
+    from .usernames import normalize_username  # noqa: PLC0415
+
+    bindings = IdentityBindings(args.file)
+    name = normalize_username(args.username)
+    try:
+        if args.action == "show":
+            binding = bindings.get(name)
+            print(f"{name}\t{binding.issuer}\t{binding.subject}" if binding else f"{name} is not bound")
+        elif args.action == "unbind":
+            done = bindings.unbind(name)
+            print(f"Unbound {name}: the next sign-in as {name} binds it" if done else f"{name} was not bound")
+        else:
+            if not (args.issuer and args.subject):
+                raise CLIError("bind needs the issuer and the subject: identity bind NAME ISSUER SUB")
+            bindings.bind(name, args.issuer.rstrip("/"), args.subject)
+            print(f"Bound {name} to {args.issuer} {args.subject}")
+    except (OSError, ValueError) as e:
+        raise CLIError(f"{args.file}: {e}") from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jupyterhub-saturn", description=__doc__.splitlines()[0])
     parser.add_argument("--hub-url", help="the hub's URL (default: $JUPYTERHUB_API_URL)")
@@ -160,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     unp.set_defaults(func=_unpublish)
     lst = sub.add_parser("list", help="list published notebooks")
     lst.set_defaults(func=_list)
+    ident = sub.add_parser("identity", help="show or change which provider account owns a hub username (on the hub host)")
+    ident.add_argument("action", choices=["show", "unbind", "bind"])
+    ident.add_argument("username")
+    ident.add_argument("issuer", nargs="?", help="bind: the provider's issuer, e.g. https://sso.example.edu")
+    ident.add_argument("subject", nargs="?", help="bind: the account's subject (sub) at the provider")
+    ident.add_argument("--file", default="saturn-identities.json",
+                       help="the hub's identity file (default: ./saturn-identities.json, run in the hub's directory)")
+    ident.set_defaults(func=_identity)
     return parser
 
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: real hubs started per test (or module), cleaned up afterwards."""
+"""Shared fixtures: real hubs started per test (or module), cleaned up afterwards.
+
+Nothing a run starts may outlive it: every process carries the run's tag (tests/processes.py),
+fixtures stop what their hubs started, and at the end of the session any tagged process still
+running is listed, killed, and fails the run.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,63 @@ import shutil
 
 import pytest
 
+from . import processes
 from .harness import Hub
+
+#: how long the end-of-run check waits for processes that are still exiting
+LEFTOVER_WAIT = float(os.environ.get("SATURN_LEFTOVER_WAIT") or 20)
+
+
+def pytest_configure(config):
+    processes.run_id()  # exported before anything starts, so every child inherits it
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a process it started is still running."""
+    left = processes.wait_gone(processes.run_processes, LEFTOVER_WAIT)
+    if not left:
+        return
+    lines = [f"{len(left)} process(es) started by this test run outlived it (killed now):"]
+    lines += [f"  {p}" for p in left]
+    owners = {_owner_of(p.pid) for p in left} - {None}
+    if owners:
+        lines.append("  owners: " + ", ".join(sorted(owners)))
+    processes.stop(processes.run_processes, grace=5)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    text = "\n".join(lines)
+    if reporter is not None:
+        reporter.write_sep("=", "leftover processes", red=True)
+        reporter.write_line(text)
+    else:
+        print(text)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _owner_of(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for item in f.read().split(b"\0"):
+                if item.startswith(processes.OWNER_VAR.encode() + b"="):
+                    return item.split(b"=", 1)[1].decode(errors="replace")
+    except OSError:
+        return None
+    return None
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_module_hubs():
+    """Hubs a module made (module fixtures, hubs made inside tests): stopped, and their trees killed,
+    when the module is done — after the module's own fixtures, which may have stopped them already."""
+    first = len(Hub.created)
+    yield
+    for hub in Hub.created[first:]:
+        hub.stop()
+        left = hub.kill_owned()
+        if left:
+            print(f"\n{hub.dir.name}: stopped {len(left)} process(es) its hub left running: "
+                  + "; ".join(str(p) for p in left))
+    del Hub.created[first:]
 
 
 @pytest.fixture
@@ -29,9 +90,16 @@ def hub_factory(tmp_path, request):
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for hub in hubs:
         hub.stop()
-        hub.kill_leftover_servers()
+        hub.kill_owned()
         if failed:
             print(f"\n----- log tail of {hub.dir.name} -----\n{hub.log_tail(120)}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark tests that use the real control plane ``kube``: make test runs them once the Go build is done."""
+    for item in items:
+        if "kube_control_plane" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kube)
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import requests
 
+from .processes import OWNER_VAR, RUN_VAR, owned_processes, stop as stop_processes, tag_env
+
 REPO = Path(__file__).resolve().parent.parent
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 BIN = Path(sys.executable).parent
@@ -74,6 +76,15 @@ c.DummyAuthenticator.password = "pw"
 c.Authenticator.allow_all = True
 c.SaturnLocalSpawner.home_root = {homes!r}
 c.Spawner.environment = {{"JUPYTER_PREFER_ENV_PATH": "1"}}
+# the test run's process tags reach single-user servers and their kernels (tests/processes.py)
+c.Spawner.env_keep.extend([{run_var!r}, {owner_var!r}])
+"""
+
+# after the test's lines: hub-managed services (the culler) carry the tags too
+TAG_SERVICES = """
+for _service in c.JupyterHub.services:
+    if _service.get("command"):
+        _service["environment"] = dict(_service.get("environment") or {{}}, **{tags!r})
 """
 
 
@@ -82,6 +93,8 @@ class Hub:
 
     #: hubs started by this test process and not yet stopped, most recent last
     running: list["Hub"] = []
+    #: every hub made by this test process (fixtures stop what their scope created)
+    created: list["Hub"] = []
 
     def __init__(self, workdir: Path, config: str = "", *, env: dict | None = None, port: int | None = None):
         self.dir = Path(workdir)
@@ -95,8 +108,11 @@ class Hub:
         self.log_file = self.dir / "hub.log"
         self.homes = self.dir / "homes"
         self.extra_config = textwrap.dedent(config)
+        self.owner = f"{self.dir.name}-{secrets.token_hex(4)}"
         self.env = dict(env or {})
+        self.env.update(tag_env(self.owner))
         self.proc: subprocess.Popen | None = None
+        Hub.created.append(self)
         self.write_config()
 
     def write_config(self, extra: str | None = None) -> None:
@@ -107,9 +123,10 @@ class Hub:
             port=self.port, hub_port=self.hub_port, proxy_api_port=self.proxy_api_port, chp=str(CHP),
             pid_file=str(self.dir / "proxy.pid"), db=self.dir / "jupyterhub.sqlite",
             cookie=str(self.dir / "cookie_secret"), singleuser=str(BIN / "jupyterhub-singleuser"),
-            token=self.token, homes=str(self.homes),
+            token=self.token, homes=str(self.homes), run_var=RUN_VAR, owner_var=OWNER_VAR,
         )
-        self.config_file.write_text(base + "\n# --- test config ---\n" + self.extra_config)
+        footer = TAG_SERVICES.format(tags=tag_env(self.owner))
+        self.config_file.write_text(base + "\n# --- test config ---\n" + self.extra_config + "\n" + footer)
 
     # ------------------------------------------------------------ process
 
@@ -165,20 +182,14 @@ class Hub:
             self.proc.wait(10)
         self._log.close()
 
-    def kill_leftover_servers(self) -> int:
-        """Kill single-user servers of this hub that outlived it (``cleanup_servers = False`` tests)."""
-        import psutil  # noqa: PLC0415
+    def kill_owned(self, grace: float = 10.0) -> list:
+        """Stop every process this hub's tree started that is still running (servers, kernels, proxy,
+        services), e.g. after a ``cleanup_servers = False`` test or a hub killed with SIGKILL."""
+        return stop_processes(lambda: owned_processes(self.owner), grace=grace)
 
-        marker, killed = f"127.0.0.1:{self.hub_port}/", 0
-        for proc in psutil.process_iter(["cmdline"]):
-            try:
-                if "jupyterhub-singleuser" in " ".join(proc.info["cmdline"] or []) and \
-                        marker in proc.environ().get("JUPYTERHUB_API_URL", ""):
-                    proc.kill()
-                    killed += 1
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue
-        return killed
+    def owned(self) -> list:
+        """The live processes of this hub's tree (see :mod:`tests.processes`)."""
+        return owned_processes(self.owner)
 
     def log_tail(self, n: int = 60) -> str:
         """The last lines of the hub log."""
@@ -199,15 +210,20 @@ class Hub:
         return requests.request(method, self.url + "/hub/api" + path, headers=headers, timeout=kw.pop("timeout", 30), **kw)
 
     def version(self) -> tuple[int, ...]:
-        return tuple(int(x) for x in re.findall(r"\d+", requests.get(self.url + "/hub/api/", timeout=5).json()["version"])[:2])
+        return tuple(int(x) for x in re.findall(r"\d+", requests.get(self.url + "/hub/api/", timeout=30).json()["version"])[:2])
 
-    def spawn(self, user: str, options: dict | None = None, server: str = "") -> requests.Response:
-        """POST a server start with user_options in the body shape this hub version expects."""
+    def spawn(self, user: str, options: dict | None = None, server: str = "", timeout: float = 30) -> requests.Response:
+        """POST a server start with user_options in the body shape this hub version expects.
+
+        ``timeout``: how long to wait for the answer (a spawn that fails fast answers only after the
+        hub has stopped what it started, which takes longer while the backend is unreachable)."""
         path = f"/users/{user}/servers/{server}" if server else f"/users/{user}/server"
         body = options
         if options is not None and self.version() >= (6, 0):
             body = {"user_options": options}
-        return self.api("POST", path, json=body) if body is not None else self.api("POST", path)
+        if body is None:
+            return self.api("POST", path, timeout=timeout)
+        return self.api("POST", path, json=body, timeout=timeout)
 
     def user_model(self, user: str) -> dict:
         r = self.api("GET", f"/users/{user}")
@@ -283,7 +299,8 @@ def server_process(user: str, server: str = "", hub: Hub | None = None):
     for proc in psutil.process_iter(["cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
-            if "jupyterhub-singleuser" not in cmdline:
+            # the server itself, not the watchdog that runs it (python -m jupyterhub_saturn.singleuser -- ...)
+            if "jupyterhub-singleuser" not in cmdline or "jupyterhub_saturn.singleuser" in cmdline:
                 continue
             env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

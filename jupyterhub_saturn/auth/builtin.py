@@ -2,14 +2,15 @@
 
 from jupyterhub.auth import DummyAuthenticator, PAMAuthenticator
 
+from .identity import SaturnUsernameMixin
 from .mount import SaturnAuthenticatorMixin
 
 
-class SaturnDummyAuthenticator(SaturnAuthenticatorMixin, DummyAuthenticator):
+class SaturnDummyAuthenticator(SaturnAuthenticatorMixin, SaturnUsernameMixin, DummyAuthenticator):
     """DummyAuthenticator (testing and demos only) with jupyterhub-saturn's pages."""
 
 
-class SaturnPAMAuthenticator(SaturnAuthenticatorMixin, PAMAuthenticator):
+class SaturnPAMAuthenticator(SaturnAuthenticatorMixin, SaturnUsernameMixin, PAMAuthenticator):
     """PAMAuthenticator with jupyterhub-saturn's pages."""
 
 
@@ -20,5 +21,5 @@ except ImportError:  # pragma: no cover - JupyterHub < 5
 
 if SharedPasswordAuthenticator is not None:
 
-    class SaturnSharedPasswordAuthenticator(SaturnAuthenticatorMixin, SharedPasswordAuthenticator):
+    class SaturnSharedPasswordAuthenticator(SaturnAuthenticatorMixin, SaturnUsernameMixin, SharedPasswordAuthenticator):
         """SharedPasswordAuthenticator with jupyterhub-saturn's pages."""

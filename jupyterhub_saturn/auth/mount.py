@@ -29,6 +29,9 @@ def validate_startup(app) -> None:
     check = getattr(spawner_class, "validate_config", None)
     if check is not None:
         check(app.config, app.log)
+    started = getattr(spawner_class, "on_hub_start", None)  # e.g. saturn-kube's clean-up of orphans
+    if started is not None:
+        started(app)
 
 
 def _add_templates(app) -> None:

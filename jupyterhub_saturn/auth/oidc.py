@@ -31,8 +31,11 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, Union, default
 
 from ..errors import ConfigError
 from ..throwaway import is_throwaway
+from ..usernames import username_problem
 from . import discovery
 from .claims import MissingClaim, claims_referenced, groups_from_claims, missing_claim_message, missing_claims, not_allowed_message, parse_rules
+from .access import SaturnAccessMixin, SaturnLogoutHandler, fresh_id_token, refresh_scope, stale_id_token_claims
+from .identity import SaturnBindingMixin, SaturnUsernameMixin
 from .mount import SaturnAuthenticatorMixin
 
 _OUTAGE = (OSError, asyncio.TimeoutError)
@@ -142,11 +145,13 @@ class SaturnOAuthCallbackHandler(OAuthCallbackHandler):
         await super().get()
 
 
-class SaturnOAuthenticator(OAuthenticator):
-    """Shared layer of the saturn-* OAuth authenticators: claims -> groups, clear refusals, refresh re-checks."""
+class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBindingMixin, OAuthenticator):
+    """Shared layer of the saturn-* OAuth authenticators: claims -> groups, clear refusals, refresh re-checks,
+    usernames bound to the provider's stable account id (see :mod:`.identity`)."""
 
     login_handler = SaturnOAuthLoginHandler
     callback_handler = SaturnOAuthCallbackHandler
+    logout_handler = SaturnLogoutHandler
     saturn_sends_nonce = False
 
     claim_groups = Union(
@@ -248,6 +253,11 @@ class SaturnOAuthenticator(OAuthenticator):
         except (ValueError, KeyError):
             claim = self.username_claim if isinstance(self.username_claim, str) else "username"
             raise auth_error(403, missing_claim_message([claim], self.login_service)) from None
+        problem = username_problem(username)
+        if problem:
+            self.log.warning("Refusing sign-in as %r: %s", username, problem)
+            raise auth_error(403, f"Your {self.login_service} username cannot be used on this hub: {problem}. "
+                                  "Ask the administrator to change your username at the provider.")
         if is_throwaway(str(username)):
             self.log.warning("Refusing sign-in as %r: the name is in the throwaway namespace", username)
             raise auth_error(403, f"The name {username!r} is reserved for anonymous servers on this hub, so it "
@@ -263,6 +273,7 @@ class SaturnOAuthenticator(OAuthenticator):
         missing = missing_claims(self.saturn_claims(auth_model.get("auth_state")), self.required_claims)
         if missing:
             raise auth_error(403, missing_claim_message(missing, self.login_service))
+        self.saturn_check_binding(auth_model)
         return auth_model
 
     async def get_user_groups(self, auth_state):
@@ -275,10 +286,13 @@ class SaturnOAuthenticator(OAuthenticator):
 
     async def check_allowed(self, username, auth_model):
         if await super().check_allowed(username, auth_model):
+            self.saturn_claim_binding(username, auth_model)
             return True
         if auth_model is not None and self.manage_groups and self.allowed_groups:
             self.log.warning("User %s is in none of the allowed groups", username)
-            raise auth_error(403, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
+            exc = auth_error(403, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
+            exc.saturn_not_allowed = username
+            raise exc
         return False
 
     # ------------------------------------------------------------ provider errors and refresh
@@ -309,10 +323,12 @@ class SaturnOAuthenticator(OAuthenticator):
     async def refresh_user(self, user, handler=None, **kwargs):
         """Upstream refresh (re-syncs groups), then re-check access; a provider outage keeps the current auth."""
         try:
-            model = await super().refresh_user(user, handler, **kwargs)
+            with refresh_scope():
+                model = await super().refresh_user(user, handler, **kwargs)
         except web.HTTPError as e:
             if 400 <= e.status_code < 500:
                 self.log.warning("Refresh of %s refused (%s); a new sign-in is required", user.name, e.log_message % e.args)
+                await self.saturn_end_access(user, "refresh refused")
                 return False
             raise
         except (HTTPClientError, *_OUTAGE) as e:
@@ -327,6 +343,7 @@ class SaturnOAuthenticator(OAuthenticator):
                 allowed = False
             if not allowed:
                 self.log.warning("User %s is no longer allowed (groups %s); a new sign-in is required", user.name, model.get("groups"))
+                await self.saturn_end_access(user, "no longer in an allowed group")
                 return False
         return model
 
@@ -421,11 +438,19 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
                 if _is_outage(e):
                     raise auth_error(503, f"{self.login_service} ({urlparse(self.issuer).netloc}) cannot be reached right now "
                                           f"({e}). Please try again in a few minutes.", retry_after=30) from None
-                raise auth_error(500, f"The hub's sign-in is misconfigured: {url} answered {e}. "
-                                      f"Tell the administrator to check {type(self).__name__}.issuer.") from None
+                raise self._misconfigured(f"{url} answered {e}") from None
             except (ValueError, discovery.DiscoveryError) as e:
-                raise auth_error(500, f"The hub's sign-in is misconfigured ({type(self).__name__}.issuer): {e}") from None
+                raise self._misconfigured(str(e)) from None
             self._apply_metadata(md)
+
+    def _misconfigured(self, problem: str) -> web.HTTPError:
+        """A 503 page (sign-in unavailable, try later) for users; the setting to fix, in the log for the admin."""
+        setting = f"{type(self).__name__}.issuer"
+        self.log.error("jupyterhub-saturn configuration error: %s: %s (sign-in is unavailable until it is fixed)",
+                       setting, problem)
+        return auth_error(503, "Signing in is unavailable right now: the hub's connection to "
+                               f"{self.login_service} is misconfigured. The administrator has been told (the hub's "
+                               "log names the setting); please try again later.", retry_after=300)
 
     def saturn_expected_iss(self):
         return self._metadata.issuer if self._metadata else None
@@ -468,6 +493,7 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
             nonce = (getattr(handler, "saturn_state", None) or {}).get("nonce") or ""
         try:
             token_info["id_token_claims"] = await self.saturn_validate_id_token(id_token, nonce)
+            fresh_id_token()
         except discovery.IdTokenError as e:
             self.log.warning("Rejected ID token: %s", e)
             raise auth_error(400, f"The sign-in was refused: {e}. Start again from the hub's login page.") from None
@@ -483,7 +509,10 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
         return user_info
 
     def saturn_claims(self, auth_state: dict) -> dict:
-        """ID-token claims overlaid with the userinfo answer (some providers put groups in only one)."""
+        """ID-token claims overlaid with the userinfo answer (some providers put groups in only one); during a
+        refresh without a new ID token, the userinfo answer alone (the saved ID token's claims may be stale)."""
         auth_state = auth_state or {}
         id_claims = (auth_state.get("token_response") or {}).get("id_token_claims") or {}
+        if stale_id_token_claims() and auth_state.get(self.user_auth_state_key) and not self.userdata_from_id_token:
+            id_claims = {}
         return {**id_claims, **(auth_state.get(self.user_auth_state_key) or {})}

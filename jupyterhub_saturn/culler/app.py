@@ -13,6 +13,7 @@ Mistakes in options stop it at start-up with the option's name (exit code 2).
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -61,6 +62,10 @@ class SaturnCuller(Application):
         "", help="Public URL of the proxy (e.g. http://127.0.0.1:8000): where busy kernels are checked."
     ).tag(config=True)
     once = Bool(False, help="Run one sweep and exit.").tag(config=True)
+    exit_with_parent = Bool(
+        False, help="""Stop when the process that started this one (the hub, for a hub-managed service) dies,
+        so a hub killed without clean-up leaves no culler behind; the restarted hub starts a new one."""
+    ).tag(config=True)
 
     aliases = {
         "every": f"{NAME}.every",
@@ -75,7 +80,10 @@ class SaturnCuller(Application):
         "api-url": f"{NAME}.api_url",
         "log-level": "Application.log_level",
     }
-    flags = {"once": ({NAME: {"once": True}}, "Run one sweep and exit.")}
+    flags = {
+        "once": ({NAME: {"once": True}}, "Run one sweep and exit."),
+        "exit-with-parent": ({NAME: {"exit_with_parent": True}}, "Stop when the hub that started it dies."),
+    }
 
     @default("api_url")
     def _default_api_url(self):
@@ -145,6 +153,9 @@ class SaturnCuller(Application):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopping.set)
+        if self.exit_with_parent and not _exit_with_parent():
+            self.log.warning("The process that started the culler is gone; stopping")
+            stopping.set()
         number = 0
         try:
             while not stopping.is_set():
@@ -173,6 +184,16 @@ class SaturnCuller(Application):
             print(f"jupyterhub-saturn-culler: configuration error: {e.text}", file=sys.stderr, flush=True)
             self.exit(2)
         asyncio.run(self.run())
+
+
+def _exit_with_parent() -> bool:
+    """Ask Linux for SIGTERM when our parent dies (``PR_SET_PDEATHSIG``); False if it already has."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    return parent != 1 and os.getppid() == parent
 
 
 def main(argv: list[str] | None = None) -> None:

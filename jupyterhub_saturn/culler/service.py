@@ -88,6 +88,8 @@ def culler_service(
     if proxy_url:
         args.append(f"--proxy-url={proxy_url}")
     cmd = list(command) if command else [sys.executable, "-m", "jupyterhub_saturn.culler"]
+    # a hub-managed culler ends with its hub (a hub killed with SIGKILL would otherwise leave it running)
+    args.append("--exit-with-parent")
     service = {"name": name, "command": cmd + args + list(extra_args)}
     if environment:
         service["environment"] = dict(environment)

@@ -47,11 +47,16 @@ class CoalescingTokenizer(BleachHTMLTokenizer):
     Look-ahead never passes a tag: a run ends at the first other token, which is handed on
     at once, so the parser still switches tokenizer states (RAWTEXT, RCDATA...) in time.
     A token holding U+0000 is never joined: the tree builder treats a lone NUL specially.
+    Space after a run of only empty tokens (what a stripped tag leaves) stays a space token:
+    the tree builder drops the newline right after ``<pre>`` only from a space token.
     """
 
     def __iter__(self):
         texts: list[str] = []
         for token in super().__iter__():
+            if texts and token["type"] == _SPACES and not any(texts):
+                yield {"type": _CHARACTERS, "data": ""}
+                texts = []
             joinable = token["type"] == _CHARACTERS or (texts and token["type"] == _SPACES)
             if joinable and "\x00" not in token["data"]:
                 texts.append(token["data"])

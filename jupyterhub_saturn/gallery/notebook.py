@@ -17,6 +17,7 @@ import nbformat
 from nbformat.validator import normalize
 
 from .errors import InvalidField, InvalidNotebook, NotebookTooLarge
+from .fields import check_json_depth
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_TITLE_CHARS = 120
@@ -107,6 +108,7 @@ def parse_notebook(notebook: bytes | bytearray | str | dict, max_bytes: int = DE
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InvalidNotebook(f"notebook is not UTF-8 text: {e.reason} at byte {e.start}", field="notebook") from None
+    check_json_depth(raw, "notebook", error=InvalidNotebook)
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:

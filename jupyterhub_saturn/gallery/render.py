@@ -12,9 +12,10 @@ The HTML is built in three layers, each sufficient against the known nbconvert X
    syntax-highlighted code skips this pass, and only once :mod:`.codeblocks` has proven the
    block inert by its shape (div/pre/span with class names, and text).
 
-Rendering cost is bounded by budgets in :mod:`.neutralize` (markup, text, cells/outputs) and
-:data:`HIGHLIGHT_BUDGET`; it is CPU-bound pure Python, so callers on an event loop should run
-it in a worker (ideally a process).
+Rendering cost is bounded by budgets in :mod:`.neutralize` (markup, text, cells/outputs),
+:data:`HIGHLIGHT_BUDGET`, and for Markdown :data:`MAX_MARKDOWN_CHARS` per block and
+:data:`MARKDOWN_SECONDS` per page (past either, Markdown is shown as plain text); it is CPU-bound
+pure Python, so callers on an event loop run it in a worker (the hub's handlers do).
 
 The page needs no JavaScript, so the recommended header :data:`RENDERED_CSP` forbids it
 outright (``script-src 'none'`` and a ``sandbox`` without ``allow-scripts``).
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from html import escape
 
 from jinja2 import pass_context
@@ -176,9 +178,31 @@ class _ReportMarkdown(IPythonRenderer):
         return super().image(text, url, title)
 
 
+#: Markdown formatting budget of one page, in seconds: once spent, the page's remaining Markdown is shown
+#: as plain text (nothing is dropped). Together with :data:`MAX_MARKDOWN_CHARS` this bounds a render.
+MARKDOWN_SECONDS = 2.0
+#: A Markdown source (cell or output) longer than this is shown as plain text rather than formatted.
+MAX_MARKDOWN_CHARS = 64 * 1024
+#: Monotonic clock of the budget (a test may replace it).
+clock = time.monotonic
+
+
+def _plain_markdown(source: str, why: str) -> str:
+    return (f'<p class="saturn-plain-note"><em>Shown as plain text: {why}.</em></p>'
+            f'<pre class="saturn-plain">{escape(source, quote=False)}</pre>')
+
+
 def _markdown_filter(blocks: CodeBlocks | None):
+    """The ``markdown2html`` filter of one render (math held in ``blocks``), within the page's budget."""
+
     @pass_context
     def markdown2html(context, source: str) -> str:
+        if len(source) > MAX_MARKDOWN_CHARS:
+            return _plain_markdown(source, f"longer than {MAX_MARKDOWN_CHARS} characters")
+        deadline = getattr(_local, "markdown_deadline", None)
+        if deadline is not None and clock() > deadline:
+            _local.markdown_fallbacks = getattr(_local, "markdown_fallbacks", 0) + 1
+            return _plain_markdown(source, "this page's formatting time budget was used up")
         cell = context.get("cell") or {}
         renderer = _ReportMarkdown(escape=False, allow_harmful_protocols=False, embed_images=False,
                                    attachments=dict(cell.get("attachments") or {}), path="")
@@ -199,6 +223,12 @@ def _latex_filter(blocks: CodeBlocks):
         return _Placeholder(held) if held else escape(str(text), quote=False)
 
     return latex2html
+
+
+def _no_files_prefix(html: str) -> str:
+    """Replaces nbconvert's ``strip_files_prefix`` (a ``files/`` URL means nothing in a published report),
+    whose ``\\[(.*?)\\]\\(/?files/`` pattern is quadratic in the brackets of a cell: 20 s for 20 000."""
+    return html
 
 
 class _Placeholder(str):
@@ -248,7 +278,8 @@ def _exporter(kind: str):
                 template_name="lab", raw_template=_REPORT_TEMPLATE, theme="light",
                 sanitize_html=True, embed_images=False, skip_svg_encoding=False,
                 exclude_input_prompt=True, exclude_output_prompt=True,
-                filters={"clean_html": _template_clean, "markdown2html": _markdown2html},
+                filters={"clean_html": _template_clean, "markdown2html": _markdown2html,
+                         "strip_files_prefix": _no_files_prefix},
             )
         elif kind == "markdown":
             cache[kind] = MarkdownExporter(
@@ -292,10 +323,16 @@ def to_html(notebook, *, title: str | None = None, byline: str = "", description
                  "saturn_title": page_title, "saturn_byline": plain_text(byline),
                  "saturn_description": description.strip() if isinstance(description, str) else "",
                  "saturn_meta_csp": META_CSP, "saturn_code_blocks": blocks}
+    _local.markdown_deadline, _local.markdown_fallbacks = clock() + MARKDOWN_SECONDS, 0
     try:
         html, _ = _exporter("html").from_notebook_node(safe, resources=resources)
     except RecursionError:
         raise RenderFailed("the notebook is nested too deeply to render", field="notebook") from None
+    finally:
+        _local.markdown_deadline = None
+    if _local.markdown_fallbacks:
+        log.warning("notebook %r: Markdown budget (%ss) spent, %d Markdown block(s) shown as plain text",
+                    page_title, MARKDOWN_SECONDS, _local.markdown_fallbacks)
     head, body, tail = _split(html, begin, end)
     body = clean_html(body)
     problems = audit(head + body + tail)  # code blocks are still placeholders: inert by shape

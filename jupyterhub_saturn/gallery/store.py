@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .atomic import TMP_SUFFIX, atomic_write, fsync_dir, locked
 from .errors import InvalidField, NotAuthor, UnknownNotebook
+from .fields import check_text, text_problem
 from .ids import check_id, new_id
 from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
 
@@ -44,6 +45,8 @@ MAX_DESCRIPTION = 2000
 MAX_ENV_KEYS = 16
 MAX_ENV_VALUE = 200
 MAX_AUTHOR = 255
+MAX_TITLE_INPUT = 1000
+MAX_FILENAME = 255
 STALE_SECONDS = 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -102,7 +105,13 @@ class Record:
         env = data.get("environment")
         if not isinstance(env, dict):
             raise ValueError("bad environment")
-        return cls(
+        texts = [data.get(k) for k in ("author", "title", "description", "updated_by")] + list(env) + list(env.values())
+        for text in texts:
+            if not isinstance(text, (str, type(None))):
+                raise ValueError(f"text field holds {type(text).__name__}")
+            if isinstance(text, str) and text_problem(text):
+                raise ValueError(f"unpublishable text in the record: {text_problem(text)}")
+        record = cls(
             id=expect_id,
             author=str(data["author"]),
             title=str(data["title"]),
@@ -115,10 +124,16 @@ class Record:
             sha256=str(data["sha256"]),
             updated_by=str(data.get("updated_by", "")),
         )
+        try:
+            record.to_json()  # dates a page can show (a huge or NaN time would fail there, for every reader)
+        except (OverflowError, OSError, ValueError) as e:
+            raise ValueError(f"bad time: {e}") from None
+        return record
 
 
 def _check_author(author: object, name: str = "author") -> str:
-    if not isinstance(author, str) or not author.strip() or len(author) > MAX_AUTHOR or _CONTROL.search(author):
+    if (not isinstance(author, str) or not author.strip() or len(author) > MAX_AUTHOR or _CONTROL.search(author)
+            or text_problem(author)):
         raise InvalidField(f"{name} must be a user name of 1-{MAX_AUTHOR} printable characters", field=name)
     return author
 
@@ -130,7 +145,7 @@ def _check_description(value: object) -> str:
         raise InvalidField(
             f"description is {len(value)} characters; at most {MAX_DESCRIPTION} are allowed", field="description"
         )
-    return _CONTROL.sub("", value).strip()
+    return check_text(value, "description").strip()
 
 
 def _check_environment(env: object) -> dict[str, str]:
@@ -145,7 +160,7 @@ def _check_environment(env: object) -> dict[str, str]:
                 f"environment key {str(key)[:40]!r} is not valid (pattern {ENV_KEY_RE.pattern})",
                 field="environment",
             )
-        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE or _CONTROL.search(value):
+        if not isinstance(value, str) or len(value) > MAX_ENV_VALUE or _CONTROL.search(value) or text_problem(value):
             raise InvalidField(
                 f"environment.{key} must be text of at most {MAX_ENV_VALUE} printable characters",
                 field=f"environment.{key}",
@@ -187,7 +202,7 @@ class NotebookStore:
             raise UnknownNotebook(f"no published notebook has id {nb_id!r}", field="id") from None
         try:
             return Record._from_disk(json.loads(raw), nb_id)
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as e:
             log.warning("damaged gallery record %s: %s", path, e)
             raise UnknownNotebook(f"published notebook {nb_id!r} is damaged and cannot be read", field="id") from None
 
@@ -245,6 +260,8 @@ class NotebookStore:
         and ``updated``; ``description``/``environment`` left as ``None`` keep their old values.
         """
         _check_author(author)
+        check_text(title, "title", max_chars=MAX_TITLE_INPUT)
+        check_text(filename, "filename", max_chars=MAX_FILENAME)
         if id is not None:
             check_id(id)
         if description is not None:

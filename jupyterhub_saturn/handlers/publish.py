@@ -3,7 +3,8 @@
 Publishers are admins, members of ``SaturnGallery.publisher_groups`` and holders of the
 ``custom:saturn:publish`` scope. The body is multipart (a ``notebook`` file plus
 ``title``, ``description``, ``image``, ``size``, ``gpu`` fields) or JSON
-(``{"notebook": {...}, "title": ..., "environment": {"image": ..., ...}}``).
+(``{"notebook": {...}, "title": ..., "environment": {"image": ..., ...}}``). Text fields and JSON depth
+are checked by :mod:`jupyterhub_saturn.gallery.fields` (400 naming the field).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tornado import web
 
 from ..errors import InvalidChoice, NotEntitled, SaturnError
 from ..gallery import NotebookTooLarge
+from ..gallery.fields import MAX_JSON_DEPTH, check_json_depth
 from .base import SaturnAPIHandler, SaturnPageHandler
 
 ENV_KINDS = ("image", "size", "gpu", "disk")
@@ -66,6 +68,7 @@ class _PublishMixin:
                 "description": self.get_body_argument("description", "") or None,
                 "environment": self.check_environment({k: v for k, v in env.items() if v}),
             }
+        check_json_depth(self.request.body or b"", "body", MAX_JSON_DEPTH + 1)  # the notebook's bound, plus the wrapper
         try:
             data = json.loads(self.request.body or b"")
         except (ValueError, UnicodeDecodeError):
@@ -87,7 +90,7 @@ class _PublishMixin:
 
     async def publish_body(self, user, *, nb_id=None):
         """Publish (or with ``nb_id``, republish) the request's upload as ``user``; raises SaturnError."""
-        body = self.parse_body()
+        body = await self.off_loop(self.parse_body)  # scanning and parsing up to max_bytes of JSON
 
         def write():
             return self.ctx.store.publish(

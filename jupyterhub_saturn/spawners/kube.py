@@ -26,7 +26,11 @@ from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import Selection
 from ..profiles.quantities import format_size, kube_quantity, parse_size
+from ..throwaway import is_throwaway
 from .mixin import SaturnSpawnerMixin
+
+#: background tasks started at hub start-up (a reference keeps them from being collected)
+_STARTUP_TASKS: set = set()
 
 #: the KubeSpawner settings apply_selection derives from a selection; their configured values are the base
 _DERIVED = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "extra_resource_limits",
@@ -95,6 +99,58 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawner):
                 "tolerations -> Saturn.gpus.<key> (count, resource, node_selector, tolerations); then remove "
                 "profile_list",
             )
+
+    # ------------------------------------------------------------ hub start-up
+
+    @classmethod
+    def on_hub_start(cls, app) -> None:
+        """At hub start-up, remove in the background the pods and disks of throwaway users the hub no
+        longer has (removed while the hub was down, or lost with its database)."""
+        from jupyterhub import orm  # noqa: PLC0415
+
+        probe = cls(_mock=True, config=app.config, log=app.log)  # a real API client, no user
+
+        def user_exists(name: str) -> bool:
+            return orm.User.find(app.db, name) is not None
+
+        task = asyncio.ensure_future(probe.remove_orphaned_throwaways(user_exists))
+        _STARTUP_TASKS.add(task)
+
+        def done(t):
+            _STARTUP_TASKS.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                app.log.error("Removing orphaned throwaway pods and disks failed: %s", t.exception())
+
+        task.add_done_callback(done)
+
+    async def remove_orphaned_throwaways(self, user_exists) -> list[str]:
+        """Delete user pods and claims (KubeSpawner's labels) of throwaway users for whom
+        ``user_exists(name)`` is false; returns ``kind/name`` of each removed object. Claims of
+        other users hold their work and are never touched."""
+        selector = f"app.kubernetes.io/component={self.component_label}"
+        kinds = (
+            ("pod", self.api.list_namespaced_pod, self.api.delete_namespaced_pod),
+            ("pvc", self.api.list_namespaced_persistent_volume_claim,
+             self.api.delete_namespaced_persistent_volume_claim),
+        )
+        removed = []
+        for kind, list_them, delete in kinds:
+            found = await self._kube_call(f"list user {kind}s", list_them, self.namespace, label_selector=selector)
+            for obj in found.items:
+                owner = (obj.metadata.annotations or {}).get("hub.jupyter.org/username")
+                if not is_throwaway(owner) or user_exists(owner):
+                    continue
+                try:
+                    await self._kube_call(f"delete {kind} {obj.metadata.name}", delete, obj.metadata.name,
+                                          self.namespace)
+                except ApiException as e:
+                    if e.status != 404:
+                        raise
+                removed.append(f"{kind}/{obj.metadata.name}")
+        if removed:
+            self.log.warning("Removed %i object(s) of throwaway users the hub no longer has: %s",
+                             len(removed), ", ".join(removed))
+        return removed
 
     # ------------------------------------------------------------ selection → pod settings
 

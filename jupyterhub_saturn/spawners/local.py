@@ -9,6 +9,9 @@ Python prefix the server runs from.
 
 With ``system_users = False`` (the default) no system accounts are needed: every user
 gets a home under ``home_root`` and servers run as the hub's own user.
+
+Every server runs under the watchdog and is adopted after a hub restart only when proven
+to be the process this spawner started (:mod:`~jupyterhub_saturn.spawners.lifetime`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
 from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Bool, Dict, List, Unicode, default
@@ -26,13 +28,15 @@ from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import NO_GPU, Selection
 from ..profiles.quantities import format_size
+from ..usernames import home_dir_name
 from .cgroups import CgroupLimiter
 from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
+from .lifetime import ServerLifetimeMixin
 from .mixin import SaturnSpawnerMixin
 
 
-class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner):
+class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, LocalProcessSpawner):
     """Local-process spawner with sizes, exclusive GPUs, disks and environments."""
 
     system_users = Bool(
@@ -124,7 +128,7 @@ class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner):
             import pwd
 
             return pwd.getpwnam(self.user.name).pw_dir
-        return os.path.join(self.home_root, quote(self.user.name, safe="@.-_+"))
+        return os.path.join(self.home_root, home_dir_name(self.user.name))
 
     def make_preexec_fn(self, name):
         cgroup = self._cgroup_path

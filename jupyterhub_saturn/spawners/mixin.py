@@ -15,13 +15,16 @@ from traitlets import default, validate
 from traitlets.config import Configurable
 
 from ..errors import SaturnError
-from ..http_errors import http_error
+from .. import upstream_guards
+from ..http_errors import OWN_LINE, one_line, refusal_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
 from ..settings import Saturn
 from ..throwaway import is_throwaway
 from .form import ExtraField, FormContext, form_to_options, render_form
+
+upstream_guards.install()
 
 
 class SaturnSpawnerMixin(Configurable):
@@ -163,9 +166,11 @@ class SaturnSpawnerMixin(Configurable):
             if inspect.isawaitable(result):
                 await result
         except SaturnError as err:
-            self.log.info("Refused user_options for %s: %s", self._log_name, err.text)
+            upstream_guards.install(self.log)
+            self.log.warning(OWN_LINE + " for %s: field %s: %s", self._log_name,
+                             err.field or "user_options", one_line(err.text))
             self._restore_accepted_options()
-            raise http_error(err) from None
+            raise refusal_error(err) from None
         self.user_options = normalized
         self._saturn_last_ok = normalized
         if getattr(self, "orm_spawner", None) is not None:

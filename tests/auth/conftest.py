@@ -93,3 +93,9 @@ def oidc_provider(tmp_path):
     yield make
     for p in providers:
         p.stop()
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_directory(tmp_path, monkeypatch):
+    """Authenticators keep their identity file relative to the working directory: never the repo's."""
+    monkeypatch.chdir(tmp_path)

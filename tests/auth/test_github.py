@@ -63,3 +63,11 @@ async def test_not_in_allowed_groups_is_a_403_naming_groups():
     assert "Groups allowed here: instructors, students" in e.value.jupyterhub_message
     model["groups"] = ["instructors"]
     assert await a.check_allowed("octocat", model) is True
+
+
+def test_username_is_bound_to_the_numeric_account_id_not_the_login():
+    a = SaturnGitHubAuthenticator()
+    assert a.saturn_identity({"name": "octocat", "auth_state": auth_state()}) == ("https://github.com", "583231")
+    renamed = auth_state()
+    renamed["github_user"]["login"] = "someone-else"
+    assert a.saturn_identity({"auth_state": renamed})[1] == "583231"

@@ -54,3 +54,9 @@ def test_username_is_the_email_without_a_single_hosted_domain():
     a = SaturnGoogleAuthenticator(hosted_domain=["college.edu"])
     assert a.user_info_to_username(dict(USER)) == "ann"
     assert SaturnGoogleAuthenticator().user_info_to_username(dict(USER)) == "ann@college.edu"
+
+
+def test_username_is_bound_to_the_stable_google_account_id():
+    a = SaturnGoogleAuthenticator()
+    assert a.saturn_identity({"auth_state": state()}) == ("https://accounts.google.com", "109876543210987654321")
+    assert a.saturn_identity({"auth_state": state(sub="1234", email="new@college.edu")})[1] == "1234"

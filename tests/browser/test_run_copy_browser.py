@@ -21,6 +21,7 @@ def hub(tmp_path_factory):
     h.stop()
 
 
+@pytest.mark.hub_versions
 def test_visitor_runs_a_copy_and_executes_a_cell(hub, page):
     rec = publish(hub, hub.prof_token, sample_notebook("Browser lecture", code="print(6 * 7)")).json()
     page.goto(f"{hub.url}/hub/gallery")

@@ -43,7 +43,8 @@ def test_options_are_passed_through():
                                    extra_args=["--page-size=50"], environment={"X": "1"})
     assert service["command"] == ["jupyterhub-saturn-culler", "--every=2", "--concurrency=4",
                                   "--fallback-idle-timeout=1h", "--fallback-max-age=7200s",
-                                  "--throwaway-group=saturn-throwaway", "--throwaway-grace=0s", "--page-size=50"]
+                                  "--throwaway-group=saturn-throwaway", "--throwaway-grace=0s", "--exit-with-parent",
+                                  "--page-size=50"]
     assert service["environment"] == {"X": "1"} and role["name"] == "cull-role" and role["services"] == ["cull"]
 
 

@@ -35,6 +35,7 @@ def demo(tmp_path_factory):
     hub.stop()
 
 
+@pytest.mark.hub_versions
 def test_readme_logins_and_entitlements(demo):
     student = demo.login("student", "saturn-demo")
     form = student.get(demo.url + "/hub/spawn", timeout=60).text

@@ -79,6 +79,7 @@ def test_publish_rules(hub):
     assert requests.get(f"{hub.url}/hub/gallery/{rec['id']}", timeout=30).status_code == 404
 
 
+@pytest.mark.hub_versions
 def test_public_pages_and_downloads(hub):
     rec = publish(hub, hub.prof_token, sample_notebook("Public page")).json()
     listing = requests.get(f"{hub.url}/hub/gallery", timeout=30)
@@ -108,6 +109,7 @@ def test_public_pages_and_downloads(hub):
     assert requests.get(f"{hub.url}/hub/gallery/{rec['id']}/download/exe", timeout=30).status_code == 404
 
 
+@pytest.mark.hub_versions
 def test_get_never_starts_a_server_and_post_needs_xsrf(hub):
     rec = publish(hub, hub.prof_token, sample_notebook("No GET launches")).json()
     before = {u["name"] for u in hub.api("GET", "/users").json()}
@@ -119,6 +121,7 @@ def test_get_never_starts_a_server_and_post_needs_xsrf(hub):
     assert after == before
 
 
+@pytest.mark.hub_versions
 def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     rec = publish(hub, hub.prof_token, sample_notebook("Anon run")).json()
     s, status = run_copy(hub, rec["id"])

@@ -52,6 +52,7 @@ def _opts(model):
     return model.get("user_options") or {}
 
 
+@pytest.mark.hub_versions
 def test_api_spawn_each_profile_sets_limits_gpu_and_image(hub):
     cases = [
         ("sam", {"size": "small"}, dict(MEM_LIMIT=str(2 * 10**9), CPU_LIMIT=1.0, gpus="", disk=10 * 2**30)),
@@ -93,6 +94,7 @@ def test_api_spawn_each_profile_sets_limits_gpu_and_image(hub):
         ({"colour": "red"}, 400, "colour", ["size", "gpu", "disk", "image"]),
     ],
 )
+@pytest.mark.hub_versions
 def test_bad_choices_answer_400_or_403_naming_field_and_allowed(hub, options, status, field, allowed):
     r = hub.spawn("ann", options)
     assert r.status_code == status, r.text
@@ -161,6 +163,7 @@ def test_spawn_form_offers_only_entitled_choices_and_preselects_last(hub):
     assert "advisory" in html
 
 
+@pytest.mark.hub_versions
 def test_form_post_spawns_and_bad_form_rerenders_with_message(hub):
     s = hub.login("bob")
     xsrf = s.cookies.get("_xsrf")
@@ -179,6 +182,7 @@ def test_form_post_spawns_and_bad_form_rerenders_with_message(hub):
     hub.stop_server("bob")
 
 
+@pytest.mark.hub_versions
 def test_query_link_spawns_with_options(hub):
     s = hub.login("cat")
     major = hub.version()[0]
@@ -206,6 +210,7 @@ def test_auto_shutoff_choice_is_stored_and_bad_choices_refused(hub):
     assert r.status_code == 400 and "auto_shutoff" in r.json()["message"] and "'1h'" in r.json()["message"], r.text
 
 
+@pytest.mark.hub_versions
 def test_a_refused_request_does_not_become_the_next_default(hub):
     assert hub.spawn("stu", {"size": "medium"}).status_code in (201, 202)
     hub.wait_ready("stu")

@@ -31,6 +31,7 @@ def test_config_mistake_stops_the_hub_naming_the_key(hub_factory, bad_line, path
     assert f"jupyterhub-saturn configuration error: {path}" in output, output[-3000:]
 
 
+@pytest.mark.hub_versions
 def test_gpu_assignment_is_kept_across_a_hub_restart(hub_factory):
     hub = hub_factory(GOOD + "\nc.JupyterHub.cleanup_servers = False\n")
     for user in ("ann", "bob", "cat"):

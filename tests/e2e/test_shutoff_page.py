@@ -53,18 +53,25 @@ def banner(html: str) -> tuple[bool, str]:
     return "hidden" not in m.group(0), text
 
 
+@pytest.mark.hub_versions
 def test_route_reports_deadlines_and_the_banner_shows_before_the_stop(hub):
     r = hub.spawn("dan", {})
     assert r.status_code in (201, 202), r.text
     model = hub.wait_ready("dan")
     session = hub.login("dan")
-    # fresh activity: 60 s to go, the last 30 s with a warning
-    stamp = now().replace(tzinfo=None).isoformat() + "Z"
-    r = hub.api("POST", "/users/dan/activity", json={"servers": {"": {"last_activity": stamp}}})
-    assert r.status_code == 200, r.text
-    route = session.get(hub.url + "/hub/api/saturn/shutoff", timeout=30)
-    home = session.get(hub.url + "/hub/home", timeout=30).text
-    assert route.status_code == 200, route.text
+
+    def look_before_the_window():
+        # fresh activity: 60 s to go, the last 30 s with a warning; a look that a loaded machine made
+        # too slow to land before the window is taken again after fresh activity (bounded by wait_for)
+        stamp = now().replace(tzinfo=None).isoformat() + "Z"
+        r = hub.api("POST", "/users/dan/activity", json={"servers": {"": {"last_activity": stamp}}})
+        assert r.status_code == 200, r.text
+        route = session.get(hub.url + "/hub/api/saturn/shutoff", timeout=30)
+        home = session.get(hub.url + "/hub/home", timeout=30).text
+        assert route.status_code == 200, route.text
+        return (stamp, route, home) if now() < utc(route.json()["servers"][""]["warn_at"]) else None
+
+    stamp, route, home = wait_for(look_before_the_window, timeout=180, interval=0, what="a look before the window")
     body = route.json()
     assert body["user"] == "dan" and set(body["servers"]) == {""}
     s = body["servers"][""]
@@ -80,7 +87,6 @@ def test_route_reports_deadlines_and_the_banner_shows_before_the_stop(hub):
                                                      "count_busy_kernels": False}
     assert utc(srv["last_activity"]) + timedelta(seconds=60) == utc(s["stop_at"])
     # the home page, rendered before the warning window: time left, no banner
-    assert now() < utc(s["warn_at"]), "too slow to look before the warning window"
     assert not banner(home)[0]
     row = re.search(r'<td class="saturn-stop-at" data-stop-at="([^"]+)">(.*?)</td>', home, re.S)
     assert row and row.group(1) == s["stop_at"] and "idle" in row.group(2) and "UTC" in row.group(2)
@@ -164,9 +170,6 @@ def test_banner_appears_counts_down_and_goes_in_the_browser(hub, browser):
     r = hub.spawn("fia", {})
     assert r.status_code in (201, 202), r.text
     hub.wait_ready("fia")
-    stamp = now().replace(tzinfo=None).isoformat() + "Z"
-    assert hub.api("POST", "/users/fia/activity", json={"servers": {"": {"last_activity": stamp}}}).status_code == 200
-    warn_at = utc(stamp) + timedelta(seconds=30)
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -175,10 +178,20 @@ def test_banner_appears_counts_down_and_goes_in_the_browser(hub, browser):
         page.fill("input[name=username]", "fia")
         page.fill("input[name=password]", "pw")
         page.click("input[type=submit], button[type=submit]")
-        page.goto(f"{hub.url}/hub/home")
         banner = page.locator("#saturn-shutoff-warning")
-        assert now() < warn_at, "too slow to load the page before the warning window"
-        assert banner.is_hidden()
+
+        def loaded_before_the_window():
+            # fresh activity, then the page; a load a loaded machine made too slow is done again
+            stamp = now().replace(tzinfo=None).isoformat() + "Z"
+            r = hub.api("POST", "/users/fia/activity", json={"servers": {"": {"last_activity": stamp}}})
+            assert r.status_code == 200, r.text
+            page.goto(f"{hub.url}/hub/home")
+            hidden = banner.is_hidden()
+            warn_at = utc(stamp) + timedelta(seconds=30)
+            return (warn_at, hidden) if now() < warn_at else None
+
+        warn_at, hidden = wait_for(loaded_before_the_window, timeout=180, interval=0, what="a page load before the window")
+        assert hidden
         left = page.locator("tr.saturn-server[data-server=''] .saturn-time-left")
         first = left.inner_text()
         # no reload from here on: the page's script shows the banner when the window opens ...

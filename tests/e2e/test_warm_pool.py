@@ -15,6 +15,7 @@ def _ready_throwaways(hub) -> set[str]:
             if u["name"].startswith("anon~") and u["servers"].get("", {}).get("ready")}
 
 
+@pytest.mark.hub_versions
 def test_warm_pool_serves_a_click_from_a_started_server_and_refills(tmp_path):
     hub = Hub(tmp_path / "hub", GALLERY_CONFIG + """
 c.SaturnGallery.warm_pool = {"python": 1}

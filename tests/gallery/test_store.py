@@ -264,3 +264,59 @@ def test_fuzz_ids_on_a_real_store(tmp_path_factory, value):
         assert err.field == "id"
     except UnknownNotebook:
         pass
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"title": "\udfff"}, "title"),
+    ({"title": "a\x1b[31mred"}, "title"),
+    ({"title": "x\u202eexe.txt"}, "title"),
+    ({"title": "t" * 1001}, "title"),
+    ({"description": "ok\udfffno"}, "description"),
+    ({"description": "bell\x07"}, "description"),
+    ({"description": "\u2067rtl"}, "description"),
+    ({"filename": "\udfff.ipynb"}, "filename"),
+    ({"filename": "a\x00.ipynb"}, "filename"),
+])
+def test_unpublishable_text_is_refused_naming_the_field(store, kwargs, field):
+    with pytest.raises(InvalidField) as err:
+        store.publish(nb_with("# x"), author="alice", **kwargs)
+    assert err.value.status == 400 and err.value.field == field
+    assert store.list() == []
+
+
+def test_notebook_nested_too_deep_is_400_not_recursion(store):
+    deep = b'{"cells": [], "metadata": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b'}, "nbformat": 4, "nbformat_minor": 5}'
+    with pytest.raises(InvalidNotebook) as err:
+        store.publish(deep, author="alice")
+    assert err.value.status == 400 and err.value.field == "notebook" and "levels deep" in err.value.text
+
+
+@pytest.mark.parametrize("change", [
+    {"title": "\udfff"},
+    {"description": "a\u202eb"},
+    {"author": "x\x00"},
+    {"environment": {"image": "\udfff"}},
+    {"updated": 1e300},
+    {"created": float("nan")},
+    {"size": float("inf")},
+    {"title": {"deep": [[[[]]]]}},
+])
+def test_hostile_stored_record_is_skipped_and_logged(store, change, caplog):
+    good = store.publish(nb_with("# good"), author="alice")
+    bad = store.publish(nb_with("# bad"), author="alice")
+    path = store.root / "notebooks" / bad.id / "record.json"
+    data = json.loads(path.read_text())
+    data.update(change)
+    path.write_text(json.dumps(data))
+    assert [r.id for r in store.list()] == [good.id]
+    with pytest.raises(UnknownNotebook, match="damaged"):
+        store.get(bad.id)
+    assert "damaged gallery record" in caplog.text
+    for record in store.list():
+        json.dumps(record.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+def test_record_nested_too_deep_for_the_parser_is_skipped(store):
+    bad = store.publish(nb_with("# bad"), author="alice")
+    (store.root / "notebooks" / bad.id / "record.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert store.list() == []

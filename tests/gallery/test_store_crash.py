@@ -1,9 +1,14 @@
 """kill -9 in the middle of publishing leaves every record readable: the old version or the new one.
 
 A forked child publishes and republishes multi-megabyte notebooks in a loop, logging
-"begin"/"done" for each operation; the test SIGKILLs it after a random delay, reopens the
-store from disk, and checks every record (checksum, nbformat validity, metadata matching
-content) and that each id holds exactly its last committed or its in-flight version.
+"begin"/"done" for each operation; the test SIGKILLs it, reopens the store from disk, and
+checks every record (checksum, nbformat validity, metadata matching content) and that each id
+holds exactly its last committed or its in-flight version.
+
+Half the rounds kill at a random moment (anywhere in the loop); the other half kill at a
+fault-injection point: the child's ``os.fsync`` of the k-th file it writes tells the parent it
+is inside a write (temp file written, not yet renamed) and waits there to be killed. So every
+run kills inside a version-file write and inside a record write, however loaded the machine.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import signal
+import stat
 import time
 
 import nbformat
@@ -38,6 +45,25 @@ def _notebook_bytes(seq: int, size: int, _cache={}) -> bytes:
         _cache["template"] = json.dumps(_notebook(0, 0)).replace('"0:"', '"@SEQ@:@BIG@"').replace(
             '"seq": 0', '"seq": @SEQ@').replace("# Crash 0", "# Crash @SEQ@")
     return (_cache["template"].replace("@SEQ@", str(seq)).replace("@BIG@", "x" * size)).encode()
+
+
+def _stop_inside_write(k: int, signal_fd: int) -> None:  # pragma: no cover - runs in the fork
+    """Fault injection: at the k-th fsync of a regular file (the temp file of an atomic write, fully
+    written and not yet renamed) tell the parent, then wait there to be killed."""
+    real_fsync = os.fsync
+    calls = 0
+
+    def fsync(fd):
+        nonlocal calls
+        real_fsync(fd)
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            calls += 1
+            if calls == k:
+                os.write(signal_fd, b"W")
+                while True:
+                    time.sleep(60)
+
+    os.fsync = fsync
 
 
 def _child(root, log_path, known_ids, first_seq, seed):  # pragma: no cover - runs in the fork
@@ -103,15 +129,29 @@ def test_kill_9_mid_publish_leaves_old_or_new(tmp_path):
     seq = 0
     killed_mid_operation = 0
     killed_mid_write = 0
-    for _ in range(ROUNDS):
+    injected = 0
+    for round_no in range(ROUNDS):
         temps_before = set(root.glob("notebooks/*/.*.tmp"))
+        # odd rounds: kill at the k-th file write; k odd lands in a version file, k even in a record
+        inject_at = 1 + round_no // 2 if round_no % 2 else 0
+        read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
             try:
+                os.close(read_fd)
+                if inject_at:
+                    _stop_inside_write(inject_at, write_fd)
                 _child(root, log, known, seq, rng.random())
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0.3, 1.5))
+        os.close(write_fd)
+        if inject_at:
+            ready, _, _ = select.select([read_fd], [], [], 120)
+            assert ready and os.read(read_fd, 1) == b"W", "the child never reached its injected write"
+            injected += 1
+        else:
+            time.sleep(rng.uniform(0.3, 1.5))
+        os.close(read_fd)
         os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
@@ -128,6 +168,7 @@ def test_kill_9_mid_publish_leaves_old_or_new(tmp_path):
                 with open(log, "a") as f:
                     f.write(f"D {record.id} {data['metadata']['crash_test']['seq']}\n")
     assert len(known) >= 2
-    # the kills must actually have landed inside publish operations, and inside file writes
-    assert killed_mid_operation >= ROUNDS // 3, killed_mid_operation
-    assert killed_mid_write >= 1, killed_mid_write
+    # every injected kill landed inside a publish operation and left its temp file behind
+    assert injected == ROUNDS // 2
+    assert killed_mid_operation >= injected, killed_mid_operation
+    assert killed_mid_write >= injected, killed_mid_write

@@ -311,4 +311,7 @@ def default_base_env() -> dict:
     """PATH (with this interpreter's bin dir first) and locale for pod processes."""
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     env = {"PATH": path, "LANG": os.environ.get("LANG", "C.UTF-8")}
+    # the test run's tag (tests/processes.py): the end-of-run check finds pod processes left behind
+    if os.environ.get("SATURN_TEST_RUN"):
+        env["SATURN_TEST_RUN"] = os.environ["SATURN_TEST_RUN"]
     return env

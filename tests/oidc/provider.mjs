@@ -2,7 +2,7 @@
 //
 // Started by tests/oidc/provider.py on 127.0.0.1. Everything comes from one JSON settings file
 // (path in argv[2]): {"port", "issuer", "clients": [...], "claims_file", "access_token_ttl",
-// "clock_tolerance"}.
+// "clock_tolerance", "conform_id_token_claims"}.
 // Claims are re-read from `claims_file` ({"<sub>": {"preferred_username": ..., "groups": [...]}})
 // on every userinfo/ID-token request, so a test can change a user's groups between logins and
 // refreshes. Any `sub` logs in with any password (devInteractions); consent is skipped by
@@ -37,7 +37,7 @@ const configuration = {
     openid: ['sub'],
     profile: ['preferred_username', 'name'],
     email: ['email', 'email_verified'],
-    groups: ['groups'],
+    groups: ['groups', 'roles'],
   },
   features: {
     devInteractions: { enabled: true },
@@ -46,6 +46,8 @@ const configuration = {
   pkce: { required: () => true },
   // tokens expire exactly at their ttl (the default tolerates 15 s), for refresh tests
   clockTolerance: settings.clock_tolerance || 0,
+  // false: the ID token carries every granted claim (groups too), as many providers do, not only userinfo
+  conformIdTokenClaims: settings.conform_id_token_claims ?? true,
   ttl: {
     AccessToken: settings.access_token_ttl || 3600,
     IdToken: 3600,

@@ -54,7 +54,7 @@ def ensure_node_modules() -> None:
 class OIDCProvider:
     """One ``oidc-provider`` process for a test; ``issuer`` is known before ``start()``."""
 
-    def __init__(self, workdir: Path, *, access_token_ttl: int = 3600):
+    def __init__(self, workdir: Path, *, access_token_ttl: int = 3600, claims_in_id_token: bool = False):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -63,6 +63,7 @@ class OIDCProvider:
         self.settings_file = self.dir / "provider.json"
         self.log_file = self.dir / "provider.log"
         self.access_token_ttl = access_token_ttl
+        self.claims_in_id_token = claims_in_id_token
         self.clients: list[dict] = []
         self.proc: subprocess.Popen | None = None
         self._claims: dict[str, dict] = {}
@@ -91,6 +92,7 @@ class OIDCProvider:
         self.settings_file.write_text(json.dumps({
             "port": self.port, "issuer": self.issuer, "clients": self.clients,
             "claims_file": str(self.claims_file), "access_token_ttl": self.access_token_ttl,
+            "conform_id_token_claims": not self.claims_in_id_token,
         }))
         self._log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make test`: install what the suites need and run them all, timing every phase.
+#
+# Order (2-core machines): the Go builds of the test binaries start first, in the background, and
+# run beside the installs and the suites that do not need them; the suites that need the real
+# kube-apiserver run once the build is done; the JupyterHub 5.5 run repeats only the tests marked
+# `hub_versions` (behaviour that differs between the supported versions).  Every suite runs even
+# when an earlier one failed; the exit code and the closing line count them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+VENV55=${VENV55:-.venv-jh55}
+PYTEST_ARGS=${PYTEST_ARGS:-}
+OUT=${SATURN_TEST_OUT:-.test-results}
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+T0=$(date +%s)
+SUMMARY=()
+FAILED=0
+
+note() { printf '%s\n' "$*" >>"$OUT/phases.txt"; SUMMARY+=("$*"); }
+stamp() { date +%s; }
+
+# phase NAME CMD... : run in the foreground, print and remember how long it took
+phase() {
+  local name=$1; shift
+  local t; t=$(stamp)
+  echo "== [$name] ..."
+  "$@"
+  local rc=$?
+  local took=$(( $(stamp) - t ))
+  note "$(printf '%-34s %5ss  %s' "$name" "$took" "$([ $rc = 0 ] && echo ok || echo "FAILED (exit $rc)")")"
+  echo "== [$name] ${took}s, exit $rc"
+  [ $rc = 0 ] || FAILED=1
+  return $rc
+}
+
+# background NAME CMD... : start a phase beside the others; its output goes to $OUT/NAME.log
+background() {
+  local name=$1; shift
+  ( t=$(stamp); "$@" >"$OUT/$name.log" 2>&1; rc=$?
+    echo "$rc $(( $(stamp) - t ))" >"$OUT/$name.done" ) &
+  echo "== [$name] started in the background (log: $OUT/$name.log)"
+}
+
+# join NAME : wait for a background phase, show its log tail, record its time
+join() {
+  local name=$1 t; t=$(stamp)
+  while [ ! -f "$OUT/$name.done" ]; do sleep 2; done
+  local rc took; read -r rc took <"$OUT/$name.done"
+  tail -n 5 "$OUT/$name.log"
+  note "$(printf '%-34s %5ss  %s (waited %ss)' "$name" "$took" "$([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)")" "$(( $(stamp) - t ))")"
+  if [ "$rc" != 0 ]; then FAILED=1; echo "== [$name] FAILED:"; tail -n 60 "$OUT/$name.log"; return 1; fi
+}
+
+# suite NAME PY ARGS... : one pytest run, with a junit file for the closing count
+suite() {
+  local name=$1 py=$2; shift 2
+  # shellcheck disable=SC2086
+  phase "suite $name" "$py" -m pytest -q -p no:cacheprovider --durations=15 \
+    --junitxml="$OUT/junit-$name.xml" $PYTEST_ARGS "$@"
+  local rc=$?
+  [ $rc = 5 ] && { echo "suite $name collected no test"; }
+  return $rc
+}
+
+echo "== tool versions"
+$PYTHON --version; node --version; npm --version; (go version || echo "go: missing") 2>&1
+
+# 1. the Go builds (slowest step on a cold machine) start first
+background "go builds (etcd, kube-apiserver)" $PYTHON -m tests.kube.build
+
+# 2. installs, beside the builds
+background "venv JupyterHub 5.5" make -s venv55
+phase "venv JupyterHub 6.1" make -s venv
+phase "npm packages" make -s node
+phase "Debian packages (chromium)" make -s chromium
+
+# 3. suites that need no Go build, beside it
+suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"
+
+# 4. the suites on the real kube-apiserver
+join "go builds (etcd, kube-apiserver)"
+suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
+
+# 5. JupyterHub 5.5: what differs between the versions
+join "venv JupyterHub 5.5"
+suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m hub_versions
+
+echo
+echo "== phases (total $(( $(stamp) - T0 ))s)"
+printf '  %s\n' "${SUMMARY[@]}"
+"$PYTHON" - "$OUT" <<'EOF'
+import glob, sys, xml.etree.ElementTree as ET
+n = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+for path in glob.glob(f"{sys.argv[1]}/junit-*.xml"):
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        for key in n:
+            n[key] += int(suite.get(key, 0))
+failed = n["failures"] + n["errors"]
+passed = n["tests"] - failed - n["skipped"]
+print(f"make test: {passed} passed, {failed} failed, {n['skipped']} skipped")
+EOF
+exit $FAILED

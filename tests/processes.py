@@ -1,0 +1,119 @@
+"""Which processes this pytest run started, found by a tag in their environment.
+
+At start-up the run puts ``SATURN_TEST_RUN=<random id>`` into ``os.environ``; every process it
+starts inherits it (hubs, proxies, OIDC provider, etcd, kube-apiserver, Chromium), and the hub
+configs pass it on to single-user servers, their kernels and hub-managed services. Each
+:class:`~tests.harness.Hub` also tags its whole tree with ``SATURN_TEST_OWNER=<run>/<hub>``, so
+its fixture can stop exactly what it owns. Other test runs on the same machine carry other ids
+and are never touched. Linux ``/proc`` only (readable for our own uid, or as root).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+
+RUN_VAR = "SATURN_TEST_RUN"
+OWNER_VAR = "SATURN_TEST_OWNER"
+
+
+def run_id() -> str:
+    """This run's id, made (and exported to children) on first use."""
+    if not os.environ.get(RUN_VAR) or os.environ.get("_SATURN_TEST_RUN_PID") != str(os.getpid()):
+        os.environ[RUN_VAR] = f"{os.getpid()}-{secrets.token_hex(6)}"
+        os.environ["_SATURN_TEST_RUN_PID"] = str(os.getpid())
+    return os.environ[RUN_VAR]
+
+
+def tag_env(owner: str | None = None) -> dict[str, str]:
+    """The variables that mark a process as this run's (and ``owner``'s)."""
+    env = {RUN_VAR: run_id()}
+    if owner:
+        env[OWNER_VAR] = f"{run_id()}/{owner}"
+    return env
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    name: str
+    cmdline: str
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} ({self.name}): {self.cmdline[:300]}"
+
+
+def _read(pid: str, what: str) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/{what}", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def tagged(var: str, value: str) -> list[Proc]:
+    """Live (non-zombie) processes whose environment holds ``var=value``, except this process."""
+    needle = f"{var}={value}".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        environ = _read(pid, "environ")
+        if not environ or needle not in environ.split(b"\0"):
+            continue
+        stat = _read(pid, "stat") or b""
+        if stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X", b""):
+            continue
+        cmd = (_read(pid, "cmdline") or b"").replace(b"\0", b" ").decode(errors="replace").strip()
+        name = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode(errors="replace")
+        found.append(Proc(int(pid), name, cmd))
+    return found
+
+
+def run_processes() -> list[Proc]:
+    """Live processes started by this run."""
+    return tagged(RUN_VAR, run_id())
+
+
+def owned_processes(owner: str) -> list[Proc]:
+    """Live processes tagged for ``owner`` in this run."""
+    return tagged(OWNER_VAR, f"{run_id()}/{owner}")
+
+
+def stop(procs, *, grace: float = 10.0) -> list[Proc]:
+    """SIGTERM ``procs`` (a callable returning the current list), SIGKILL what is left after ``grace``;
+    returns what was still running at the first look."""
+    first = procs()
+    for p in first:
+        _kill(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while procs() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for _ in range(3):
+        left = procs()
+        if not left:
+            break
+        for p in left:
+            _kill(p.pid, signal.SIGKILL)
+        time.sleep(0.5)
+    return first
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def wait_gone(procs, timeout: float) -> list[Proc]:
+    """Wait up to ``timeout`` s for ``procs()`` to be empty; return what is still there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = procs()
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.25)
