@@ -13,7 +13,7 @@ Z2JH_CHART_DIR ?= ../shared/z2jh-chart/4.4.0
 HUB_IMAGE_PINS := $(Z2JH_CHART_DIR)/hub-image-requirements.txt
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries helm bench clean
+.PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries helm bench clean labextension labextension55
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -48,6 +48,41 @@ node: node_modules/.installed
 		[ -f tests/oidc/node_modules/.installed ] || (npm ci --no-audit --no-fund --prefix tests/oidc && touch tests/oidc/node_modules/.installed); \
 	fi
 
+# The JupyterLab extension (time left, shutoff warning, keep a copy): TypeScript built with the
+# ecosystem's own tooling (@jupyter/builder via jupyter-builder) into a prebuilt labextension inside
+# the Python package, then linked into the venv's labextensions. Rebuilt only when its sources change.
+LABEXT := jupyterhub_saturn/labextension
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*.css) labextension/package.json labextension/tsconfig.json
+
+labextension/node_modules/.installed: labextension/package.json labextension/package-lock.json
+	npm ci --no-audit --no-fund --prefix labextension
+	touch $@
+
+$(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed $(VENV)/.installed
+	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx tsc && "$(CURDIR)/$(VENV)/bin/jupyter-builder" build .
+	@touch $@
+
+link_labext = mkdir -p $(1)/share/jupyter/labextensions && ln -sfn "$(CURDIR)/$(LABEXT)" $(1)/share/jupyter/labextensions/jupyterhub-saturn
+
+labextension: $(LABEXT)/package.json
+	@$(call link_labext,$(VENV))
+
+labextension55: $(LABEXT)/package.json $(VENV55)/.installed
+	@$(call link_labext,$(VENV55))
+
+# `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
+# matplotlib, JupyterLab, the jupyterhub-saturn CLI and the JupyterLab extension.
+DEMO_DS := .demo-envs/datascience
+
+$(DEMO_DS)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(DEMO_DS)
+	$(DEMO_DS)/bin/pip install -q --upgrade pip
+	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" jupyterlab numpy pandas matplotlib -e .
+	touch $@
+
+demo-env: $(DEMO_DS)/.installed labextension
+	@$(call link_labext,$(DEMO_DS))
+
 chromium:
 	@bash scripts/ensure-chromium.sh
 
@@ -62,7 +97,7 @@ kube-binaries: venv
 helm: venv
 	$(VENV)/bin/python -m tests.kube.helm
 
-demo: venv node_modules/.installed bubblewrap
+demo: venv node_modules/.installed bubblewrap labextension demo-env
 	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
 	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
 
@@ -70,11 +105,11 @@ demo: venv node_modules/.installed bubblewrap
 unit: venv
 	$(VENV)/bin/python -m pytest -q -m "not e2e and not kube" $(PYTEST_ARGS)
 
-test-latest: venv node chromium bubblewrap kube-binaries helm
+test-latest: venv node chromium bubblewrap kube-binaries helm labextension
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # JupyterHub 5.5 (the z2jh 4.4.0 hub image's set): the tests marked hub_versions
-test-jh55: venv55 node chromium bubblewrap kube-binaries helm
+test-jh55: venv55 node chromium bubblewrap kube-binaries helm labextension55
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider -m hub_versions $(PYTEST_ARGS)
 
 # everything, phases timed, Go builds beside the installs (scripts/test-all.sh)
@@ -88,4 +123,4 @@ bench: venv node bubblewrap kube-binaries
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
 
 clean:
-	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .test-results
+	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .test-results .demo-envs labextension/node_modules labextension/lib $(LABEXT)

@@ -61,11 +61,15 @@ c.Saturn.gpus = {
            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]},
 }
 c.Saturn.disks = {"10Gi": {}, "50Gi": {}, "200Gi": {"groups": ["instructors"]}}
+# "Data science" runs from its own prefix with numpy, pandas and matplotlib (`make demo-env` builds it;
+# until then it falls back to the hub's own environment)
+datascience = Path(os.environ.get("SATURN_DEMO_DATASCIENCE_PREFIX", repo / ".demo-envs" / "datascience"))
+datascience_prefix = str(datascience) if (datascience / "bin" / "jupyterhub-singleuser").exists() else sys.prefix
 c.Saturn.images = {
     "python": {"display_name": "Python 3 (JupyterLab)", "image": "quay.io/jupyter/minimal-notebook:2025-06-09",
                "prefix": sys.prefix},
     "datascience": {"display_name": "Data science", "image": "quay.io/jupyter/scipy-notebook:2025-06-09",
-                    "prefix": sys.prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
+                    "prefix": datascience_prefix, "env": {"SATURN_ENV_FLAVOR": "datascience"}},
 }
 c.Saturn.defaults = {"size": "small", "disk": "10Gi", "image": "python"}
 
@@ -87,6 +91,10 @@ c.Saturn.auto_shutoff = {
 # Instructors publish at /hub/gallery/publish (or `jupyterhub-saturn publish nb.ipynb` in their server);
 # anyone reads /hub/gallery and presses "Run this copy".
 c.SaturnGallery.store_dir = str(state / "gallery")
+# visitors who are not signed in land on the gallery (signed-in users as usual)
+from jupyterhub_saturn.handlers.gallery import land_visitors_on_gallery  # noqa: E402
+
+c.JupyterHub.default_url = land_visitors_on_gallery
 c.SaturnGallery.publisher_groups = ["instructors"]
 c.SaturnGallery.anonymous_size = "small"
 c.SaturnGallery.warm_pool = {}  # e.g. {"python": 2} keeps two throwaway servers started ahead of demand

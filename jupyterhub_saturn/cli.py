@@ -3,7 +3,11 @@
 ``jupyterhub-saturn publish lecture1.ipynb`` publishes a notebook from inside a single-user
 server, with the server's own API token (``JUPYTERHUB_API_TOKEN``/``JUPYTERHUB_API_URL``
 are set there by JupyterHub), or from anywhere with ``--hub-url`` and ``--token``.
-Republish with ``--id``; ``unpublish ID`` removes one; ``list`` shows what is published.
+Publishing again republishes (same id and URL) the caller's notebook with the same title (or
+the one named by ``--id``); ``--new`` publishes a separate copy. ``unpublish ID`` removes one;
+``list`` shows what is published. Links are printed with the hub's public address
+(``$JUPYTERHUB_PUBLIC_HUB_URL``, set by JupyterHub when ``c.JupyterHub.public_url`` is, or
+``--public-url``), never the hub's internal API address.
 ``identity show|unbind|bind NAME`` (on the hub host) re-binds a username to a provider account.
 """
 
@@ -14,6 +18,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -77,15 +82,49 @@ def _publish(args) -> int:
     env = {k: getattr(args, k) for k in ENV_KINDS if getattr(args, k)}
     if env:
         body["environment"] = env
-    if args.id:
-        status, record = _call(args, "PUT", f"/saturn/notebooks/{args.id}", body)
+    target = args.id or (None if args.new else _same_title(args, notebook, path.name))
+    if target:
+        _, record = _call(args, "PUT", f"/saturn/notebooks/{target}", body)
+        print(f"Republished {record['title']!r} ({record['id']})")
     else:
-        status, record = _call(args, "POST", "/saturn/notebooks", body)
-    hub = _api_url(args)[: -len("/hub/api")] if _api_url(args).endswith("/hub/api") else ""
-    print(f"Published {record['title']!r} as {record['id']}")
-    print(f"  page: {hub}{record['url']}")
-    print(f"  run:  {hub}{record['run_url']}")
+        _, record = _call(args, "POST", "/saturn/notebooks", body)
+        print(f"Published {record['title']!r} as {record['id']}")
+    base, note = _public_base(args)
+    print(f"  page: {base}{record['url']}")
+    print(f"  run:  {base}{record['run_url']}")
+    if note:
+        print(note)
     return 0
+
+
+def _same_title(args, notebook: dict, filename: str) -> str | None:
+    """The id of the caller's published notebook with the title this one would get, if exactly one."""
+    from .gallery.notebook import derive_title  # noqa: PLC0415 - pure core, no hub imports
+
+    try:
+        title = derive_title(notebook, title=args.title, filename=filename)
+    except Exception:  # noqa: BLE001 - the hub reports a bad title with its field name
+        return None
+    _, me = _call(args, "GET", "/user")
+    _, records = _call(args, "GET", "/saturn/notebooks")
+    mine = [r["id"] for r in records or [] if r.get("author") == (me or {}).get("name") and r.get("title") == title]
+    if len(mine) > 1:
+        raise CLIError(f"you have {len(mine)} notebooks titled {title!r} ({', '.join(mine)}): pass --id to pick one, "
+                       "or --new for another copy")
+    return mine[0] if mine else None
+
+
+def _public_base(args) -> tuple[str, str]:
+    """(origin to put before hub paths, a note when only paths can be shown)."""
+    public = (args.public_url or os.environ.get("JUPYTERHUB_PUBLIC_HUB_URL")
+              or os.environ.get("JUPYTERHUB_PUBLIC_URL", ""))
+    if public:
+        parts = urllib.parse.urlsplit(public)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}", ""
+    if args.hub_url:
+        return _api_url(args)[: -len("/hub/api")] if _api_url(args).endswith("/hub/api") else "", ""
+    return "", ("  (paths on your hub's address; an admin can set c.JupyterHub.public_url to print full links)")
 
 
 def _unpublish(args) -> int:
@@ -129,10 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hub-url", help="the hub's URL (default: $JUPYTERHUB_API_URL)")
     parser.add_argument("--token", help="an API token (default: $JUPYTERHUB_API_TOKEN)")
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--public-url", help="the hub's public address for printed links (default: $JUPYTERHUB_PUBLIC_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
     pub = sub.add_parser("publish", help="publish (or with --id, republish) a notebook")
     pub.add_argument("notebook")
     pub.add_argument("--id", help="republish over this published notebook (same URL)")
+    pub.add_argument("--new", action="store_true", help="publish a new copy even if one with this title exists")
     pub.add_argument("--title")
     pub.add_argument("--description")
     for kind in ENV_KINDS:

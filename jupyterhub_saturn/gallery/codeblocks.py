@@ -5,12 +5,15 @@ Such a block can only contain what :func:`is_inert_highlight` accepts: one
 ``<div class><pre>``, ``<span>`` elements whose only attribute is a class of
 ``[A-Za-z0-9 _-]``, and text without angle brackets. Nothing there can run, load or
 navigate. Accepted blocks are swapped for placeholders before the final cleaning pass and
-put back after it; anything else takes the normal cleaning path.
+put back after it; anything else takes the normal cleaning path. Typeset math (MathML built
+on the server by :mod:`.mathml`, which the cleaner would drop) is held the same way.
 """
 
 from __future__ import annotations
 
 import re
+
+from .mathml import is_inert_mathml
 
 _TOKENS = re.compile(
     r'<div class="[A-Za-z0-9 _+#.-]*"><pre>'
@@ -45,6 +48,13 @@ class CodeBlocks:
         if not is_inert_highlight(html):
             return None
         self._blocks.append(html)
+        return f'<span class="{self._prefix}{len(self._blocks) - 1}"></span>'
+
+    def hold_math(self, mathml: str) -> str | None:
+        """A placeholder for server-built MathML (see :mod:`.mathml`) if it is inert by shape."""
+        if not is_inert_mathml(mathml):
+            return None
+        self._blocks.append(mathml)
         return f'<span class="{self._prefix}{len(self._blocks) - 1}"></span>'
 
     def restore(self, cleaned: str) -> str:

@@ -37,6 +37,12 @@ class Export:
     headers: dict = field(default_factory=dict)
 
 
+def byline(record: Record) -> str:
+    """``"by ada · 2 December 2026"`` (the date of the last update, UTC)."""
+    day = time.gmtime(record.updated)
+    return f"by {record.author} · {day.tm_mday} {time.strftime('%B %Y', day)}"
+
+
 class GalleryExports:
     """Render notebooks of a :class:`NotebookStore`, caching each version's output (bounded)."""
 
@@ -64,7 +70,8 @@ class GalleryExports:
         record, data = self.store.read(nb_id)
         ext, ctype = FORMATS[fmt]
         if fmt == "html":
-            body = to_html(data, title=record.title, max_bytes=self.store.max_bytes).encode("utf-8")
+            body = to_html(data, title=record.title, byline=byline(record), description=record.description,
+                           max_bytes=self.store.max_bytes).encode("utf-8")
             headers = dict(RENDERED_HEADERS)
         else:
             if fmt == "ipynb":

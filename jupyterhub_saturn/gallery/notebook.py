@@ -219,3 +219,36 @@ def derive_title(nb, *, title: str | None = None, filename: str | None = None) -
         if text:
             return text
     return "Untitled notebook"
+
+
+_ATX = re.compile(r"^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$")
+
+
+def drop_title_heading(nb, title: str) -> bool:
+    """Remove the notebook's opening heading when it repeats ``title`` (the page shows the title once).
+
+    Only an ATX heading on the first non-blank line of the first cell counts; returns whether one was removed.
+    """
+    cells = nb.get("cells") or []
+    if not cells or cells[0].get("cell_type") != "markdown":
+        return False
+    lines = _source(cells[0]).splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        m = _ATX.match(line.rstrip("\r\n"))
+        if m and plain_text(m.group(1)) == title:
+            cells[0]["source"] = "".join(lines[:i] + lines[i + 1:])
+            return True
+        return False
+    return False
+
+
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|#%]+')
+
+
+def copy_name(title: str, day: str, n: int = 0, *, fallback: str = "notebook") -> str:
+    """A readable file name for a copy: ``"Lecture 1 2026-12-02.ipynb"``, ``"… (2).ipynb"`` for the n-th clash."""
+    stem = " ".join(_UNSAFE_NAME.sub(" ", plain_text(title or "")).split()).strip(" .")[:80].strip(" .")
+    stem = f"{stem or fallback} {day}"
+    return f"{stem}.ipynb" if n == 0 else f"{stem} ({n + 1}).ipynb"

@@ -37,8 +37,9 @@ from traitlets.config import Config
 
 from .codeblocks import CodeBlocks
 from .errors import RenderFailed
+from .mathml import latex_output, to_mathml
 from .neutralize import neutralize
-from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
+from .notebook import DEFAULT_MAX_BYTES, derive_title, drop_title_heading, parse_notebook, plain_text
 from .sanitize import audit, clean_html
 
 log = logging.getLogger(__name__)
@@ -96,20 +97,45 @@ _REPORT_TEMPLATE = """\
 <meta name="referrer" content="no-referrer">
 <style type="text/css">
 main { max-width: 60rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-.jp-RenderedLatex { font-family: var(--jp-code-font-family); white-space: pre-wrap; }
+/* untrusted content stays inside its box: no overlay over the header, even with position: fixed */
+.saturn-content { contain: paint; overflow-x: auto; }
+.saturn-report-header { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+math { font-size: 1.15em; }
+.saturn-report-header h1 { font-size: 2rem; margin: .5rem 0; line-height: 1.2; overflow-wrap: anywhere; }
+.saturn-byline { color: #555; margin: 0 0 .5rem; }
+.saturn-description { font-size: 1.1rem; margin: .5rem 0 1rem; }
+@media (max-width: 600px) { main { padding: .5rem .75rem 2rem; } .saturn-report-header { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+math { font-size: 1.15em; }
+.saturn-report-header h1 { font-size: 1.5rem; } }
+.jp-RenderedLatex { white-space: pre-wrap; }
+math[display="block"] { display: block; margin: .6em 0; overflow-x: auto; overflow-y: hidden; }
 </style>
 {%- endblock extra_css -%}
 {%- block data_javascript scoped -%}{%- endblock data_javascript -%}
 {%- block data_widget_view scoped -%}{%- endblock data_widget_view -%}
+{%- block data_latex scoped -%}
+<div class="jp-RenderedLatex jp-OutputArea-output" data-mime-type="text/latex">{{ output.data['text/latex'] | saturn_latex }}</div>
+{%- endblock data_latex -%}
 {%- block data_mermaid scoped -%}
 <div class="jp-RenderedText jp-OutputArea-output"><pre>{{ output.data['text/vnd.mermaid'] | escape_html }}</pre></div>
 {%- endblock data_mermaid -%}
 {%- block body_header -%}
 <body class="jp-Notebook saturn-report" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
-<main>{{ resources.saturn_begin }}
+<main>
+<header class="saturn-report-header">
+<h1 class="saturn-report-title">{{ resources.saturn_title | e }}</h1>
+{%- if resources.saturn_byline %}
+<p class="saturn-byline">{{ resources.saturn_byline | e }}</p>
+{%- endif %}
+{%- if resources.saturn_description %}
+<p class="saturn-description">{{ resources.saturn_description | e }}</p>
+{%- endif %}
+<div class="saturn-actions"></div>
+</header>
+<div class="saturn-content">{{ resources.saturn_begin }}
 {%- endblock body_header -%}
 {%- block body_footer -%}
-{{ resources.saturn_end }}</main>
+{{ resources.saturn_end }}</div></main>
 </body>
 {%- endblock body_footer -%}
 {%- block footer -%}
@@ -126,7 +152,25 @@ _MARKDOWN_TEMPLATE = """\
 
 
 class _ReportMarkdown(IPythonRenderer):
-    """Markdown renderer: attachments only from the cell itself, a missing one shows its alt text."""
+    """Markdown renderer: attachments only from the cell itself, a missing one shows its alt text;
+    math typeset as MathML (held out of the cleaner by ``blocks``) when a render supplies them."""
+
+    blocks: CodeBlocks | None = None
+
+    def _math(self, tex: str, display: bool, source: str) -> str:
+        mathml = to_mathml(tex, display=display) if self.blocks is not None else None
+        held = self.blocks.hold_math(mathml) if mathml else None
+        return held or source
+
+    def block_math(self, body: str) -> str:
+        return self._math(body, True, super().block_math(body))
+
+    def inline_math(self, body: str) -> str:
+        return self._math(body, False, super().inline_math(body))
+
+    def latex_environment(self, name: str, body: str) -> str:
+        tex = "\\begin{%s}%s\\end{%s}" % (name, body, name)
+        return self._math(tex, True, super().latex_environment(name, body))
 
     def image(self, text: str, url: str, title: str | None = None) -> str:
         if url.startswith("attachment:") and url[len("attachment:"):] not in self.attachments:
@@ -148,18 +192,37 @@ def _plain_markdown(source: str, why: str) -> str:
             f'<pre class="saturn-plain">{escape(source, quote=False)}</pre>')
 
 
-@pass_context
-def _markdown2html(context, source: str) -> str:
-    if len(source) > MAX_MARKDOWN_CHARS:
-        return _plain_markdown(source, f"longer than {MAX_MARKDOWN_CHARS} characters")
-    deadline = getattr(_local, "markdown_deadline", None)
-    if deadline is not None and clock() > deadline:
-        _local.markdown_fallbacks = getattr(_local, "markdown_fallbacks", 0) + 1
-        return _plain_markdown(source, "this page's formatting time budget was used up")
-    cell = context.get("cell") or {}
-    renderer = _ReportMarkdown(escape=False, allow_harmful_protocols=False, embed_images=False,
-                               attachments=dict(cell.get("attachments") or {}), path="")
-    return MarkdownWithMath(renderer=renderer).render(source)
+def _markdown_filter(blocks: CodeBlocks | None):
+    """The ``markdown2html`` filter of one render (math held in ``blocks``), within the page's budget."""
+
+    @pass_context
+    def markdown2html(context, source: str) -> str:
+        if len(source) > MAX_MARKDOWN_CHARS:
+            return _plain_markdown(source, f"longer than {MAX_MARKDOWN_CHARS} characters")
+        deadline = getattr(_local, "markdown_deadline", None)
+        if deadline is not None and clock() > deadline:
+            _local.markdown_fallbacks = getattr(_local, "markdown_fallbacks", 0) + 1
+            return _plain_markdown(source, "this page's formatting time budget was used up")
+        cell = context.get("cell") or {}
+        renderer = _ReportMarkdown(escape=False, allow_harmful_protocols=False, embed_images=False,
+                                   attachments=dict(cell.get("attachments") or {}), path="")
+        renderer.blocks = blocks
+        return MarkdownWithMath(renderer=renderer).render(source)
+
+    return markdown2html
+
+
+_markdown2html = _markdown_filter(None)
+
+
+def _latex_filter(blocks: CodeBlocks):
+    def latex2html(text) -> str:
+        found = latex_output(str(text))
+        mathml = to_mathml(found[0], display=found[1]) if found else None
+        held = blocks.hold_math(mathml) if mathml else None
+        return _Placeholder(held) if held else escape(str(text), quote=False)
+
+    return latex2html
 
 
 def _no_files_prefix(html: str) -> str:
@@ -198,6 +261,8 @@ class _ReportExporter(HTMLExporter):
             return html if placeholder is None else _Placeholder(placeholder)
 
         self.register_filter("highlight_code", highlight_code)
+        self.register_filter("markdown2html", _markdown_filter(blocks))
+        self.register_filter("saturn_latex", _latex_filter(blocks))
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
 
@@ -240,15 +305,23 @@ def _split(html: str, begin: str, end: str) -> tuple[str, str, str]:
     return head, body, tail
 
 
-def to_html(notebook, *, title: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """A self-contained, script-free HTML report of ``notebook`` (bytes, text or dict)."""
+def to_html(notebook, *, title: str | None = None, byline: str = "", description: str = "",
+            max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """A self-contained, script-free HTML report of ``notebook`` (bytes, text or dict).
+
+    The page opens with ``title`` (the notebook's own first heading is dropped when it repeats
+    it), ``byline`` and ``description``; math is typeset as MathML.
+    """
     nb, _ = _load(notebook, max_bytes)
     page_title = derive_title(nb, title=title)
+    drop_title_heading(nb, page_title)
     safe = neutralize(nb, title=page_title, clean_outputs=False)  # the template's clean_html does it
     token = secrets.token_hex(16)
     begin, end = f"<!--saturn-body-{token}-->", f"<!--/saturn-body-{token}-->"
     blocks = CodeBlocks(token)
     resources = {"metadata": {"name": page_title}, "saturn_begin": begin, "saturn_end": end,
+                 "saturn_title": page_title, "saturn_byline": plain_text(byline),
+                 "saturn_description": description.strip() if isinstance(description, str) else "",
                  "saturn_meta_csp": META_CSP, "saturn_code_blocks": blocks}
     _local.markdown_deadline, _local.markdown_fallbacks = clock() + MARKDOWN_SECONDS, 0
     try:

@@ -14,4 +14,8 @@ def saturn_handlers(app) -> list:
     routes += shutoff_routes()
     # the culler's per-sweep report, for the saturn_culls metric
     routes += culls_routes()
+    # the same numbers for the JupyterLab extension (cookie auth, own servers only)
+    from .timeleft import routes as timeleft_routes  # noqa: PLC0415 - imports JupyterHub
+
+    routes += timeleft_routes
     return routes

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyterhub.apihandlers.base import APIHandler
+from tornado import web
 from jupyterhub.handlers.base import BaseHandler
 
 from ..errors import SaturnError
+from ..gallery.errors import InvalidField, UnknownNotebook
 from ..http_errors import http_error
 from . import local_sockets
 
@@ -65,11 +68,43 @@ class _ContextMixin:
         )
 
 
+class MissingNotebook(web.HTTPError):
+    """An unknown or malformed notebook id in a page URL: a 404 page with a way back to the gallery."""
+
+    def __init__(self, message: str):
+        super().__init__(404, "%s", message)
+
+
 class SaturnPageHandler(_ContextMixin, BaseHandler):
-    """A hub page; core errors become the hub's error page with the core's message and status."""
+    """A hub page; core errors become the hub's error page with the core's message and status.
+
+    An unknown or malformed notebook id is a friendly 404 page (:class:`MissingNotebook`).
+    """
 
     def saturn_fail(self, err: SaturnError):
+        if isinstance(err, UnknownNotebook) or (isinstance(err, InvalidField) and err.field == "id"):
+            raise MissingNotebook(err.text)
         raise http_error(err)
+
+    async def show_missing(self, err: MissingNotebook) -> None:
+        """Answer with the friendly 404 page (see :func:`friendly_404`)."""
+        self.log.info("404 %s: %s", self.request.path[:200], err.log_message % err.args)
+        self.clear()
+        self.set_status(404)
+        self.finish(await self.render_template("saturn_missing.html"))
+
+
+def friendly_404(method):
+    """Decorate a page handler's ``get``: an unknown or malformed notebook id shows the friendly 404 page."""
+
+    @functools.wraps(method)
+    async def wrapper(self, *args, **kwargs):
+        try:
+            return await method(self, *args, **kwargs)
+        except MissingNotebook as err:
+            await self.show_missing(err)
+
+    return wrapper
 
 
 class SaturnAPIHandler(_ContextMixin, APIHandler):

@@ -8,7 +8,7 @@ from .. import metrics
 from ..gallery import GalleryExports, NotebookStore
 from ..policy import LaunchGate
 from ..settings import Saturn, SaturnGallery
-from . import gallery, publish, run
+from . import gallery, keep, publish, run
 from .base import SaturnContext
 from .launcher import Launcher, ensure_throwaway_role
 
@@ -25,9 +25,12 @@ def gallery_routes(app) -> list:
     ctx = SaturnContext(saturn=saturn, gallery=settings, store=store, exports=GalleryExports(store, observer=metrics.rendered),
                         gate=gate, launcher=launcher)
     app.saturn_launcher = launcher
+    env = (getattr(app, "tornado_settings", None) or {}).get("jinja2_env")
+    if env is not None:  # display names for the home page's server table
+        env.globals.setdefault("saturn_display_name", saturn.catalog.display_name)
     if settings.warm_pool:
         from tornado.ioloop import IOLoop, PeriodicCallback  # noqa: PLC0415
 
         IOLoop.current().add_callback(launcher.kick_refill)
         PeriodicCallback(launcher.kick_refill, 5000).start()
-    return [(pattern, handler, {"ctx": ctx}) for pattern, handler in publish.routes + run.routes + gallery.routes]
+    return [(pattern, handler, {"ctx": ctx}) for pattern, handler in publish.routes + run.routes + gallery.routes + keep.routes]

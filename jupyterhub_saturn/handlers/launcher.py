@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from jupyterhub import orm, roles
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from .. import metrics
 from ..compat import spawn_pending
 from ..errors import SaturnError
+from ..gallery.notebook import copy_name
 from ..gallery.trust import strip_trust
 from ..profiles import NO_GPU, default_choice, entitled_choices
 from ..throwaway import new_name
@@ -38,6 +40,16 @@ THROWAWAY_ROLE_SPEC = {
 }
 
 
+#: The steps of a launch as the launch page lists them: (state, label).
+STEPS = (
+    ("queued", "Queued"),
+    ("starting", "Starting a server"),
+    ("copying", "Copying the notebook"),
+    ("ready", "Opening JupyterLab"),
+)
+_STEP_INDEX = {state: i for i, (state, _) in enumerate(STEPS)}
+
+
 @dataclass
 class Launch:
     """One launch, as the launch page sees it."""
@@ -45,13 +57,26 @@ class Launch:
     id: str
     user: str
     notebook: str
-    state: str = "starting"  # starting -> copying -> ready | failed
-    message: str = "Starting your server…"
+    state: str = "queued"  # queued -> starting -> copying -> ready | failed
+    message: str = "Waiting for a server…"
     url: str = ""
+    key: str = ""  # the run page's one-time launch key (a second POST with it joins this launch)
     started: float = field(default_factory=time.monotonic)
+    step: int = 0  # index in STEPS of the last step reached (kept when failing)
+
+    def advance(self, state: str, message: str) -> None:
+        """Move to ``state`` (a STEPS state or "failed") with a message for the page."""
+        if state in _STEP_INDEX:
+            self.step = max(self.step, _STEP_INDEX[state])
+        self.state, self.message = state, message
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("ready", "failed")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "state": self.state, "message": self.message, "url": self.url}
+        return {"id": self.id, "state": self.state, "message": self.message, "url": self.url, "step": self.step,
+                "steps": [label for _, label in STEPS], "elapsed": round(time.monotonic() - self.started, 1)}
 
 
 def ensure_throwaway_role(db) -> None:
@@ -76,6 +101,8 @@ class Launcher:
     def __init__(self, app, saturn, gallery, store, gate, log):
         self.app, self.saturn, self.gallery, self.store, self.gate, self.log = app, saturn, gallery, store, gate, log
         self.launches: dict[str, Launch] = {}
+        self.by_key: dict[str, str] = {}  # launch key -> launch id
+        self.tasks: set[asyncio.Task] = set()  # launches running in the background
         self.pool: dict[str, list[str]] = {key: [] for key in gallery.warm_pool}
         self._refilling = False
 
@@ -205,6 +232,10 @@ class Launcher:
             self._refilling = False
             metrics.warm_pool(self.pool_ready())
 
+    def user_named(self, name: str):
+        """The loaded User called ``name``, or None (UserDict.get does not look names up)."""
+        return self._user(name)
+
     def _user(self, name: str):
         """The loaded User called ``name``, or None (UserDict.get does not look names up)."""
         try:
@@ -219,46 +250,100 @@ class Launcher:
 
     # ------------------------------------------------------------------ launching
 
-    async def launch(self, handler, record, user, *, throwaway: bool) -> Launch:
-        """Start (or reuse) ``user``'s server and copy ``record`` into it, in the background."""
-        launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id)
-        self.launches[launch.id] = launch
+    def last_shutoff_choice(self, spawner, options: dict, groups) -> str | None:
+        """The user's last auto-shutoff choice for this server, if it is still allowed with ``options``."""
+        previous = (getattr(spawner.orm_spawner, "user_options", None) or {}).get("auto_shutoff")
+        if not isinstance(previous, str):
+            return None
+        allowed = self.saturn.shutoff_policy.allowed_choices(options, groups, False)
+        return previous if previous in allowed else None
+
+    def find(self, *, key: str = "", user: str = "", notebook: str = "") -> Launch | None:
+        """The launch a repeated request joins: the one started with ``key``, or ``user``'s unfinished
+        launch of ``notebook``."""
+        launch = self.launches.get(self.by_key.get(key, "")) if key else None
+        if launch is not None:
+            return launch
+        if user:
+            for launch in self.launches.values():
+                if launch.user == user and launch.notebook == notebook and not launch.finished:
+                    return launch
+        return None
+
+    def start(self, handler, record, user, *, throwaway: bool, key: str = "", notebook: dict | None = None,
+              on_done=None) -> Launch:
+        """Register a launch and carry it out in a background task; returns at once.
+
+        ``handler`` is the request that asked (the hub's spawn helper lives on it); the task
+        keeps it, as JupyterHub's own spawn does, after the response has gone. ``notebook``
+        (nbformat JSON) is copied instead of the published version (a kept anonymous copy).
+        ``on_done()`` is called when the background work ends, however it ends.
+        """
         self._forget_old()
+        launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id, key=key)
+        self.launches[launch.id] = launch
+        if key:
+            self.by_key[key] = launch.id
+        task = asyncio.ensure_future(self._run(handler, launch, user, record, throwaway, notebook))
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        if on_done is not None:
+            task.add_done_callback(lambda _: on_done())
+        return launch
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.error("A launch task failed", exc_info=task.exception())
+
+    async def launch(self, handler, record, user, *, throwaway: bool) -> Launch:
+        """Start a launch (see :meth:`start`); kept for callers that await it."""
+        return self.start(handler, record, user, throwaway=throwaway)
+
+    async def _run(self, handler, launch: Launch, user, record, throwaway: bool, notebook=None) -> None:
         spawner = user.spawners[""]
         if not spawner.active:
+            launch.advance("starting", "Starting a server…")
             groups = [g.name for g in user.groups]
             options = self.options_for(record, groups, throwaway=throwaway)
+            if not throwaway:
+                kept = self.last_shutoff_choice(spawner, options, groups)
+                if kept:
+                    options["auto_shutoff"] = kept
             options[NOTEBOOK_KEY] = record.id
             try:
                 await handler.spawn_single_user(user, "", options=options)
             except Exception as e:  # noqa: BLE001 - reported on the launch page
-                launch.state, launch.message = "failed", _message(e)
+                self.log.warning("Launch %s of %s for %s could not start a server: %s", launch.id, record.id,
+                                 user.name, _message(e))
+                launch.advance("failed", _message(e))
                 metrics.launch("failed")
-                return launch
-        asyncio.ensure_future(self._finish(launch, user, record))
-        return launch
+                return
+        await self._finish(launch, user, record, notebook)
 
-    async def _finish(self, launch: Launch, user, record) -> None:
+    async def _finish(self, launch: Launch, user, record, notebook=None) -> None:
         spawner = user.spawners[""]
         deadline = time.monotonic() + self.gallery.launch_timeout
         try:
+            if not spawner.ready:
+                launch.advance("starting", "Starting a server…")
             while not spawner.ready:
                 if not spawner.active and not spawner.pending:
                     raise SaturnError("the server stopped while starting; see the hub log or try again", status=500)
                 if time.monotonic() > deadline:
                     raise SaturnError(f"the server did not start within {self.gallery.launch_timeout} s", status=504)
                 await asyncio.sleep(0.2)
-            launch.state, launch.message = "copying", "Copying the notebook into your server…"
-            path = await self.copy_into(user, record)
+            launch.advance("copying", "Copying the notebook into your server…")
+            path = await self.copy_into(user, record, notebook)
             launch.url = f"{user.url}lab/tree/{quote(path)}"
-            launch.state, launch.message = "ready", "Ready"
+            launch.advance("ready", "Opening JupyterLab…")
             metrics.launch("ready")
         except Exception as e:  # noqa: BLE001
             self.log.exception("Launch %s of %s for %s failed", launch.id, record.id, user.name)
-            launch.state, launch.message = "failed", _message(e)
+            launch.advance("failed", _message(e))
             metrics.launch("failed")
 
-    async def copy_into(self, user, record) -> str:
+    async def copy_into(self, user, record, notebook: dict | None = None) -> str:
         """Write the notebook into the user's running server; never overwrite: returns the path used."""
         spawner = user.spawners[""]
         token = user.new_api_token(note="saturn: copy a published notebook", expires_in=600,
@@ -279,10 +364,13 @@ class Launcher:
         folder = self.gallery.copy_dir.strip("/")
         if folder:
             await call("PUT", folder, {"type": "directory"})
-        # stored notebooks carry no trust already; strip again for ones stored by older versions
-        notebook = strip_trust(json.loads(self.store.read_notebook(record.id)))
+        if notebook is None:
+            notebook = json.loads(self.store.read_notebook(record.id))
+        # stored notebooks carry no trust already; strip again for ones stored by older versions and kept copies
+        notebook = strip_trust(notebook)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
         for n in range(0, 1000):
-            name = f"{record.id}.ipynb" if n == 0 else f"{record.id}-{n}.ipynb"
+            name = copy_name(getattr(record, "title", ""), day, n, fallback=record.id)
             path = f"{folder}/{name}" if folder else name
             code = await call("GET", path, query="?content=0")
             if code == 404:
@@ -295,11 +383,13 @@ class Launcher:
     def _forget_old(self) -> None:
         cutoff = time.monotonic() - 3600
         for key in [k for k, v in self.launches.items() if v.started < cutoff]:
-            del self.launches[key]
+            self.by_key.pop(self.launches.pop(key).key, None)
 
 
 def _message(e: Exception) -> str:
     if isinstance(e, SaturnError):
         return e.text
+    if isinstance(e, web.HTTPError) and e.log_message:
+        return e.log_message % e.args if e.args else e.log_message
     return getattr(e, "jupyterhub_message", None) or str(e) or type(e).__name__
 

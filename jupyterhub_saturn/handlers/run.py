@@ -1,23 +1,29 @@
 """Run this copy: ``/hub/run/<id>``.
 
-``GET`` shows a page whose form POSTs back (by script, with a button as fallback): a plain
-GET never starts a server, so link previewers and crawlers start nothing. ``POST`` (XSRF
-protected by the hub) checks the launch limits, starts a throwaway server for a visitor
-(logging them in as that throwaway user) or uses the user's own server, and redirects to a
-launch page that follows progress until the copy is open in JupyterLab.
+``GET`` shows the launch page at once (step "Queued") with a form that POSTs back (by
+script, with a button as fallback): a plain GET never starts a server, so link previewers
+and crawlers start nothing. ``POST`` (XSRF protected by the hub) checks the launch limits,
+picks a throwaway user for a visitor (logging them in as that user) or the user's own
+server, starts the launch in the background and answers at once with a redirect to the
+launch page, which follows progress until the copy is open in JupyterLab. A POST repeating
+the run page's one-time ``launch_key`` (a double click, a reload) joins the first launch.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from types import SimpleNamespace
 from urllib.parse import quote
 
 from tornado import web
 
 from .. import metrics
 from ..errors import SaturnError
+from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
-from .base import SaturnPageHandler
+from .base import SaturnPageHandler, friendly_404
+from .launcher import STEPS
 
 
 class RunPageHandler(SaturnPageHandler):
@@ -29,20 +35,39 @@ class RunPageHandler(SaturnPageHandler):
         except SaturnError as err:
             self.saturn_fail(err)
 
+    @friendly_404
     async def get(self, nb_id):
         record = self._record(nb_id)
         user = self.current_user
+        anonymous = user is None or is_throwaway(user.name)
         html = await self.render_template(
-            "saturn_run.html", record=record, user_is_anonymous=user is None,
+            "saturn_run.html", record=record, user_is_anonymous=user is None, anonymous_copy=anonymous,
             anonymous_ok=self.ctx.gallery.anonymous, auto=self.get_argument("manual", "") == "",
-            login_url=self.settings["login_url"] + "?next=" + quote(self.request.uri),
+            login_url=self.settings["login_url"] + "?next=" + quote(self.hub.base_url + f"run/{record.id}"),
+            launch_key=secrets.token_urlsafe(16), steps=[label for _, label in STEPS],
+            lifetime=throwaway_lifetime(self.ctx.saturn.shutoff_policy.config),
         )
+        self.set_header("Cache-Control", "no-store")
         self.finish(html)
+
+    def _join(self, launch) -> None:
+        """Answer a repeated POST with the launch it repeats."""
+        if self.current_user is None:
+            # the first answer's login cookie may not have reached the browser (a double click
+            # cancels it); the unguessable key, known only to that page, stands for it
+            self.set_login_cookie(self.ctx.launcher.user_named(launch.user))
+        self.redirect(self.hub.base_url + f"run/{launch.notebook}/launch/{launch.id}", status=303)
 
     async def post(self, nb_id):
         record = self._record(nb_id)
         launcher = self.ctx.launcher
         user = self.current_user
+        key = self.get_body_argument("launch_key", "")[:64]
+        joined = launcher.find(key=key, user=user.name if user else "", notebook=record.id)
+        if joined is not None and launcher.user_named(joined.user) is not None and (
+                user.name == joined.user if user else is_throwaway(joined.user)):
+            self._join(joined)
+            return
         throwaway = user is None or is_throwaway(user.name)
         if user is None and not self.ctx.gallery.anonymous:
             self.redirect(self.settings["login_url"] + "?next=" + quote(self.hub.base_url + f"run/{nb_id}"))
@@ -67,10 +92,13 @@ class RunPageHandler(SaturnPageHandler):
                     user = launcher.claim_warm(record) or launcher.create_throwaway()
                     self.set_login_cookie(user)
                 self.ctx.gate.hold(ticket, user.name)
-            launch = await launcher.launch(self, record, user, throwaway=throwaway)
-        finally:
+            # the reservation holds until the launch's background work ends: by then the server counts itself
+            on_done = (lambda: self.ctx.gate.release(ticket)) if ticket is not None else None
+            launch = launcher.start(self, record, user, throwaway=throwaway, key=key, on_done=on_done)
+        except BaseException:
             if ticket is not None:
                 self.ctx.gate.release(ticket)
+            raise
         self.redirect(self.hub.base_url + f"run/{record.id}/launch/{launch.id}", status=303)
 
 
@@ -86,9 +114,14 @@ class LaunchPageHandler(SaturnPageHandler):
 
     async def get(self, nb_id, launch_id):
         launch = self._launch(launch_id)
-        record = self.ctx.store.get(launch.notebook)
+        try:
+            record = self.ctx.store.get(launch.notebook)
+        except SaturnError:  # unpublished since (a kept copy still opens)
+            record = SimpleNamespace(id=launch.notebook, title=launch.notebook)
         html = await self.render_template("saturn_launch.html", record=record, launch=launch,
+                                          steps=[label for _, label in STEPS],
                                           status_url=self.hub.base_url + f"run/status/{launch.id}")
+        self.set_header("Cache-Control", "no-store")
         self.finish(html)
 
 
@@ -100,12 +133,21 @@ class LaunchStatusHandler(LaunchPageHandler):
         data = launch.to_json()
         user = self.current_user
         spawner = user.spawners[""]
-        pending = spawner.pending or ""
-        if launch.state == "starting" and pending:
-            data["message"] = f"Starting your server ({pending})…"
+        if launch.state == "starting":
+            data["detail"] = _spawn_detail(spawner)
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(data))
+
+
+def _spawn_detail(spawner) -> str:
+    """What the server is doing while it starts: the latest Kubernetes event, else the hub's pending state."""
+    events = getattr(spawner, "events", None)
+    if events:
+        last = events[-1] if isinstance(events, list) else None
+        if isinstance(last, dict) and last.get("message"):
+            return str(last["message"])[:300]
+    return {"spawn": "starting the server process", "check": "checking the server"}.get(spawner.pending or "", "")
 
 
 routes = [

@@ -86,6 +86,13 @@ class Catalog:
         """The entries of one kind (``size``, ``gpu``, ``disk``, ``image``) in config order."""
         return {"size": self.sizes, "gpu": self.gpus, "disk": self.disks, "image": self.images}[kind]
 
+    def display_name(self, kind: str, key: str) -> str:
+        """The label people see for ``key`` of ``kind`` (``"No GPU"`` for the no-GPU choice; unknown keys as given)."""
+        if kind == "gpu" and key == NO_GPU:
+            return "No GPU"
+        entry = self.choices(kind).get(key) if kind in KINDS else None
+        return entry.display_name if entry is not None else str(key)
+
     def groups_named(self) -> set[str]:
         """Every group any entry names (for start-up warnings about unknown groups)."""
         names: set[str] = set()

@@ -40,10 +40,11 @@ def xsrf_of(html: str) -> str:
 def run_copy(hub, nb_id: str, session: requests.Session | None = None, headers: dict | None = None):
     """Press Run this copy like a browser; return (session, final launch status)."""
     s = session or requests.Session()
-    page = s.get(f"{hub.url}/hub/gallery/{nb_id}", timeout=30, headers=headers)
+    page = s.get(f"{hub.url}/hub/run/{nb_id}?manual=1", timeout=30, headers=headers)
     assert page.status_code == 200, page.text[:300]
-    r = s.post(f"{hub.url}/hub/run/{nb_id}", data={"_xsrf": xsrf_of(page.text)}, allow_redirects=False,
-               timeout=120, headers=headers)
+    key = re.search(r'name="launch_key" value="([^"]+)"', page.text).group(1)
+    r = s.post(f"{hub.url}/hub/run/{nb_id}", data={"_xsrf": xsrf_of(page.text), "launch_key": key},
+               allow_redirects=False, timeout=120, headers=headers)
     if r.status_code != 303:
         return s, r
     launch_page = s.get(hub.url + r.headers["Location"], timeout=30)

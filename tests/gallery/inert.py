@@ -12,10 +12,16 @@ from bs4 import BeautifulSoup
 
 FORBIDDEN_TAGS = {
     "script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "link",
-    "svg", "math", "portal", "audio", "video", "source", "noscript", "template", "button", "param",
+    "svg", "portal", "audio", "video", "source", "noscript", "template", "button", "param",
 }
 URL_ATTRS = {"href", "src", "action", "formaction", "data", "poster", "background", "xlink:href", "srcset",
              "codebase", "cite", "lowsrc", "dynsrc"}
+#: MathML the server may emit (typeset LaTeX): layout only; anything else inside <math> is a problem
+MATHML_TAGS = {
+    "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt",
+    "mroot", "mstyle", "mtable", "mtr", "mtd", "munder", "mover", "munderover", "mpadded", "mphantom",
+    "menclose", "merror", "mfenced", "mlabeledtr", "mmultiscripts", "mprescripts", "none",
+}
 _NOISE = re.compile(r"[\x00-\x20\x7f-\xa0\u200b-\u200f\ufeff]+")
 
 
@@ -35,6 +41,12 @@ def inert_problems(html: str) -> list[str]:
     for el in soup.find_all(True):
         if el.name in FORBIDDEN_TAGS:
             problems.append(f"<{el.name}>")
+        in_math = el.name == "math" or el.find_parent("math") is not None
+        if in_math and el.name not in MATHML_TAGS:
+            problems.append(f"<{el.name}> inside <math>")
+        if in_math and any(a.lower() not in ("xmlns",) and (a.lower() in URL_ATTRS or ":" in a or a.lower() == "style")
+                           for a in el.attrs):
+            problems.append(f"<{el.name}> with {sorted(el.attrs)} inside <math>")
         if el.name == "meta" and (el.get("http-equiv") or "").lower() == "refresh":
             problems.append("<meta refresh>")
         for name, value in el.attrs.items():

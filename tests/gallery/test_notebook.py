@@ -197,3 +197,25 @@ def test_fuzz_mutated_notebooks_only_raise_saturn_errors(mutations):
         assert err.status == 400 and err.text
         return
     nbformat.validate(nbformat.reads(blob.decode(), as_version=4))
+
+
+def test_copy_names_are_readable_and_safe():
+    from jupyterhub_saturn.gallery.notebook import copy_name
+
+    assert copy_name("Lecture 1", "2026-12-02") == "Lecture 1 2026-12-02.ipynb"
+    assert copy_name("Lecture 1", "2026-12-02", 2) == "Lecture 1 2026-12-02 (3).ipynb"
+    for hostile in ("../../etc/passwd", "a/b\\c", "<script>x</script>", "\x00\x1f", "..", "#%?*", "x" * 500):
+        name = copy_name(hostile, "2026-12-02", fallback="nb-12345678")
+        assert "/" not in name and "\\" not in name and "\x00" not in name and not name.startswith(".")
+        assert name.endswith(" 2026-12-02.ipynb") and len(name) < 120, name
+
+
+def test_drop_title_heading_only_when_it_repeats_the_title():
+    from jupyterhub_saturn.gallery.notebook import drop_title_heading
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n# *Waves*\n\ntext")])
+    assert drop_title_heading(nb, "Waves") and nb.cells[0].source == "\n\ntext"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Other\n\ntext")])
+    assert not drop_title_heading(nb, "Waves") and nb.cells[0].source.startswith("# Other")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# Waves")])
+    assert not drop_title_heading(nb, "Waves")

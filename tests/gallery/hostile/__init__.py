@@ -234,7 +234,7 @@ def hostile_notebooks() -> dict[str, dict]:
 
 BENIGN_TEXTS = (
     "Quarterly report", "emphasised words", "second row", "list item two", "inline_code()",
-    "e^{i\\pi}", "The answer is 42", "https://jupyter.org/", "Table caption cell",
+    "The answer is 42", "https://jupyter.org/", "Table caption cell",
 )
 
 
