@@ -77,6 +77,7 @@ background "go build (helm)" $PYTHON -m tests.kube.helm
 background "venv JupyterHub 5.5" make -s venv55
 phase "venv JupyterHub 6.1" make -s venv
 phase "npm packages" make -s node
+phase "JupyterLab extension" make -s labextension
 phase "Debian packages (chromium, bubblewrap)" make -s chromium bubblewrap
 
 # 3. suites that need no Go build, beside it
@@ -89,6 +90,7 @@ suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
 
 # 5. JupyterHub 5.5: what differs between the versions
 join "venv JupyterHub 5.5"
+phase "JupyterLab extension (5.5 venv)" make -s labextension55
 suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m hub_versions
 
 echo
