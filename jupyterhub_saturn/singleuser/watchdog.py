@@ -37,9 +37,16 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signa
 WATCHED = {signal.SIGCHLD, *FORWARDED}
 
 
+def server_label() -> str:
+    """Whose server this watchdog bounds (``user`` or ``user/name``): its pid means little inside a sandbox's
+    pid namespace."""
+    user, name = os.environ.get("JUPYTERHUB_USER", ""), os.environ.get("JUPYTERHUB_SERVER_NAME", "")
+    return (f"{user}/{name}" if name else user) or f"pid {os.getpid()}"
+
+
 def log(level: str, message: str) -> None:
     stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    print(f"[{level} {stamp} saturn-watchdog {os.getpid()}] {message}", file=sys.stderr, flush=True)
+    print(f"[{level} {stamp} saturn-watchdog {server_label()}] {message}", file=sys.stderr, flush=True)
 
 
 def _prctl(option: int, value: int) -> bool:

@@ -49,10 +49,14 @@ def alive(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
-def parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        stat = f.read()
-    return int(stat[stat.rfind(b")") + 2:].split()[1])
+def server_user(pid: int) -> str | None:
+    """The JUPYTERHUB_USER a process was started for (sandbox, watchdog and server alike)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+    except OSError:
+        return None
+    return env.get(b"JUPYTERHUB_USER", b"").decode() or None
 
 
 def kill_hub_and_proxy(hub: Hub) -> None:
@@ -84,8 +88,8 @@ def gpu_free_text(hub: Hub) -> str:
     return page.text[start:start + 40]
 
 
-def watchdog_lines(hub: Hub, pid: int) -> list[str]:
-    return [line for line in hub.log_text().splitlines() if f"saturn-watchdog {pid}]" in line]
+def watchdog_lines(hub: Hub, user: str) -> list[str]:
+    return [line for line in hub.log_text().splitlines() if f"saturn-watchdog {user}]" in line]
 
 
 @pytest.mark.hub_versions  # JupyterHub's start-up checks and stop clean-up are what this relies on
@@ -104,7 +108,7 @@ def test_hub_killed_and_restarted(hub_factory):
              what="the hub-managed culler to end with its hub")
     for name in (t1, t2):
         wait_for(lambda: not alive(pids[name]), timeout=60, what=f"throwaway {name} to stop itself")
-        assert any("stopping the server (hub-unreachable)" in line for line in watchdog_lines(hub, pids[name]))
+        assert any("stopping the server (hub-unreachable)" in line for line in watchdog_lines(hub, name))
     assert alive(pids["alice"]) and alive(pids["bob"])
 
     # while the hub is down, bob's pid is "reused" by a stranger: his saved state now names that process
@@ -130,18 +134,17 @@ def test_hub_killed_and_restarted(hub_factory):
         assert stranger.poll() is None
         # bob's real server: its token was revoked with the server record, so it stops itself
         wait_for(lambda: not alive(pids["bob"]), timeout=60, what="bob's forgotten server to stop itself")
-        assert any("(forgotten)" in line for line in watchdog_lines(hub, pids["bob"]))
+        assert any("(forgotten)" in line for line in watchdog_lines(hub, "bob"))
         # the throwaway users whose servers are gone are removed by the culler
         for name in (t1, t2):
             wait_for(lambda: hub.api("GET", f"/users/{name}").status_code == 404, timeout=60,
                      what=f"culler to remove {name}")
         # GPUs: alice's device restored, bob's released
         assert "(1 free)" in gpu_free_text(hub)
-        # no server process the hub does not know: only alice's watchdog and its server remain
+        # no server process the hub does not know: only alice's (her sandbox, watchdog and server) remain
         def servers():
-            return {p.pid for p in hub.owned() if "jupyterhub-singleuser" in p.cmdline}
-        wait_for(lambda: all(pid == pids["alice"] or parent(pid) == pids["alice"] for pid in servers()),
-                 timeout=60, what="only known server processes")
+            return {p.pid: server_user(p.pid) for p in hub.owned() if "jupyterhub-singleuser" in p.cmdline}
+        wait_for(lambda: set(servers().values()) == {"alice"}, timeout=60, what="only known server processes")
         assert pids["alice"] in servers()
         hub.stop_server("alice")
         assert "(2 free)" in gpu_free_text(hub)
@@ -158,6 +161,6 @@ def test_throwaway_past_max_age_exits_with_its_hub_down(hub_factory):
     kill_hub_and_proxy(hub)
     assert alive(pid), "the server must outlive its hub until its max age"
     wait_for(lambda: not alive(pid), timeout=90, what="throwaway server to stop at its max age")
-    lines = watchdog_lines(hub, pid)
+    lines = watchdog_lines(hub, name)
     assert any("stopping the server (max-age): it reached its maximum age of 30 s" in line for line in lines), lines
     assert hub.owned() == [] or all("jupyterhub-singleuser" not in p.cmdline for p in hub.owned())
