@@ -32,7 +32,8 @@ def _fake_prefix(root: Path, script: str) -> Path:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     base = tmp_path_factory.mktemp("gallery")
-    barrier = base / "servers-may-start"
+    # the barrier lives in the gated prefix: the sandbox mounts that (read-only), so the server sees it appear
+    barrier = base / "gated" / "servers-may-start"
     real = Path(sys.executable).parent / "jupyterhub-singleuser"
     # "gated": the server process waits until the test creates the barrier file; "broken": it exits at once
     gated = _fake_prefix(base / "gated", f'while [ ! -e "{barrier}" ]; do sleep 0.05; done\nexec "{real}" "$@"')
