@@ -164,7 +164,7 @@ def chart_hub(kube_control_plane, tmp_path_factory):
     finally:
         if hub is not None:
             hub.stop()
-            hub.kill_leftover_servers()
+            hub.kill_owned()
         for node in reversed(nodes):
             node.stop()
         fcntl.flock(lock, fcntl.LOCK_UN)

@@ -79,7 +79,7 @@ def sandboxed(tmp_path_factory):
         yield hub, gpus, anon
     finally:
         hub.stop()
-        hub.kill_leftover_servers()
+        hub.kill_owned()
 
 
 def test_servers_run_as_their_own_unprivileged_uids(sandboxed):
@@ -136,4 +136,4 @@ c.SaturnGallery.anonymous = False
         assert [name for name, (ok, _) in result.items() if not ok] == [], out
     finally:
         hub.stop()
-        hub.kill_leftover_servers()
+        hub.kill_owned()
