@@ -178,7 +178,9 @@ def test_form_post_spawns_and_bad_form_rerenders_with_message(hub):
     env = server_env("bob")
     assert env["MEM_LIMIT"] == str(8 * 10**9) and env["CUDA_VISIBLE_DEVICES"] in ("0", "1")
     home = s.get(hub.url + "/hub/home", timeout=30).text
-    assert 'id="saturn-servers"' in home and ">medium<" in home and ">t4<" in home
+    # the home page shows the running server's choices (display names, keyed by the stored choice)
+    assert 'id="saturn-servers"' in home
+    assert 'class="saturn-size" data-key="medium"' in home and 'class="saturn-gpu" data-key="t4"' in home
     hub.stop_server("bob")
 
 
