@@ -2,8 +2,10 @@
 # `make test`: install what the suites need and run them all, timing every phase.
 #
 # Order (2-core machines): the Go builds of the test binaries start first, in the background, and
-# run beside the installs and the suites that do not need them; the suites that need the real
-# kube-apiserver run once the build is done; the JupyterHub 5.5 run repeats only the tests marked
+# run beside the installs.  Then two chains run side by side (end-to-end tests mostly wait on
+# servers, deadlines and browsers, so two fill the machine): in the foreground every test that
+# needs no Go build, on JupyterHub 6.1; in the background, once the build is done, the suites on
+# the real kube-apiserver, then the JupyterHub 5.5 run, which repeats only the tests marked
 # `hub_versions` (behaviour that differs between the supported versions).  Every suite runs even
 # when an earlier one failed; the exit code and the closing line count them all.
 set -uo pipefail
@@ -17,10 +19,9 @@ OUT=${SATURN_TEST_OUT:-.test-results}
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 T0=$(date +%s)
-SUMMARY=()
 FAILED=0
 
-note() { printf '%s\n' "$*" >>"$OUT/phases.txt"; SUMMARY+=("$*"); }
+note() { printf '%s\n' "$*" >>"$OUT/phases.txt"; }
 stamp() { date +%s; }
 
 # phase NAME CMD... : run in the foreground, print and remember how long it took
@@ -45,14 +46,16 @@ background() {
   echo "== [$name] started in the background (log: $OUT/$name.log)"
 }
 
-# join NAME : wait for a background phase, show its log tail, record its time
+# join NAME [LINES] : wait for a background phase, show its log tail (all of it: LINES=+1), record its time
 join() {
-  local name=$1 t; t=$(stamp)
+  local name=$1 lines=${2:-5} t; t=$(stamp)
   while [ ! -f "$OUT/$name.done" ]; do sleep 2; done
   local rc took; read -r rc took <"$OUT/$name.done"
-  tail -n 5 "$OUT/$name.log"
+  tail -n "$lines" "$OUT/$name.log"
   note "$(printf '%-34s %5ss  %s (waited %ss)' "$name" "$took" "$([ "$rc" = 0 ] && echo ok || echo "FAILED (exit $rc)")" "$(( $(stamp) - t ))")"
-  if [ "$rc" != 0 ]; then FAILED=1; echo "== [$name] FAILED:"; tail -n 60 "$OUT/$name.log"; return 1; fi
+  if [ "$rc" != 0 ]; then
+    FAILED=1; echo "== [$name] FAILED"; [ "$lines" = +1 ] || tail -n 60 "$OUT/$name.log"; return 1
+  fi
 }
 
 # suite NAME PY ARGS... : one pytest run, with a junit file for the closing count
@@ -80,22 +83,27 @@ phase "npm packages" make -s node
 phase "JupyterLab extension" make -s labextension
 phase "Debian packages (chromium, bubblewrap)" make -s chromium bubblewrap
 
-# 3. suites that need no Go build, beside it
+# 3. the kube suites, then JupyterHub 5.5, in the background once the Go builds are done ...
+kube_then_jh55() {
+  join "go builds (etcd, kube-apiserver)"
+  join "go build (helm)"
+  suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
+  join "venv JupyterHub 5.5"
+  phase "JupyterLab extension (5.5 venv)" make -s labextension55
+  suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m hub_versions
+  return $FAILED
+}
+background "kube and JupyterHub 5.5 suites" kube_then_jh55
+
+# 4. ... beside every test that needs no Go build, on JupyterHub 6.1
 suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"
 
-# 4. the suites on the real kube-apiserver (and the z2jh chart rendered by helm)
-join "go builds (etcd, kube-apiserver)"
-join "go build (helm)"
-suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
-
-# 5. JupyterHub 5.5: what differs between the versions
-join "venv JupyterHub 5.5"
-phase "JupyterLab extension (5.5 venv)" make -s labextension55
-suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m hub_versions
+echo "== [kube and JupyterHub 5.5 suites] (ran in the background; its whole output follows)"
+join "kube and JupyterHub 5.5 suites" +1
 
 echo
-echo "== phases (total $(( $(stamp) - T0 ))s)"
-printf '  %s\n' "${SUMMARY[@]}"
+echo "== phases (total $(( $(stamp) - T0 ))s; the kube and 5.5 suites ran beside the 6.1 core+e2e suite)"
+sed 's/^/  /' "$OUT/phases.txt"
 "$PYTHON" - "$OUT" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
 n = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
