@@ -84,10 +84,10 @@ demo-env: $(DEMO_DS)/.installed labextension
 	@$(call link_labext,$(DEMO_DS))
 
 chromium:
-	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-debian-package.sh chromium chromium "the browser tests drive it with Playwright"
 
 bubblewrap:
-	@bash scripts/ensure-bubblewrap.sh
+	@bash scripts/ensure-debian-package.sh bwrap bubblewrap "saturn-local runs every server in its sandbox"
 
 kube-binaries: venv
 	$(VENV)/bin/python -m tests.kube.build

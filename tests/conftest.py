@@ -132,7 +132,7 @@ def browser():
     open, which would break later tests that use asyncio.run()."""
     path = chromium_path()
     if path is None:
-        message = "Debian's chromium is not installed (make test installs it: scripts/ensure-chromium.sh)"
+        message = "Debian's chromium is not installed (make test installs it: scripts/ensure-debian-package.sh)"
         if os.environ.get("CI"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
