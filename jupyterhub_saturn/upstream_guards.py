@@ -12,6 +12,8 @@ when upstream fixes what it names). Installed once per process by :func:`install
 3. **A traceback for invalid UTF-8 in the login form.** Tornado refuses the argument with a 400, then
    ``LoginHandler.render_template`` reads it again while rendering that error page and fails. The login
    form's undecodable bytes are replaced (U+FFFD) before the handler runs, so the sign-in simply fails.
+4. **500 for a request body that is not UTF-8** (JupyterHub 5.5.0's ``APIHandler.get_json_body`` decodes it
+   outside its ``try``; later releases answer 400). :func:`_utf8_json_body` answers 400 instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 
+from jupyterhub.apihandlers.base import APIHandler
 from jupyterhub.handlers.login import LoginHandler
 from jupyterhub.handlers.pages import SpawnHandler
 from tornado import web
@@ -61,6 +64,10 @@ def _undecodable(arguments: dict) -> str | None:
 def _checked_prepare(prepare):
     @functools.wraps(prepare)
     async def checked(self, *args, **kwargs):
+        # JupyterHub's own prepare first: it resolves the user, which the error page needs (5.5.0)
+        result = await prepare(self, *args, **kwargs)
+        if getattr(self, "_finished", False):  # prepare answered already (e.g. a redirect to login)
+            return result
         bad = _undecodable(self.request.query_arguments) or (
             _undecodable(self.request.body_arguments) if self.request.method == "POST" else None)
         if bad is not None:
@@ -69,7 +76,7 @@ def _checked_prepare(prepare):
             exc = web.HTTPError(400, "%s", message)
             exc.jupyterhub_message = message
             raise exc
-        return await prepare(self, *args, **kwargs)
+        return result
 
     checked._saturn_guard = True
     return checked
@@ -92,6 +99,19 @@ def _repairing_prepare(prepare):
     return repaired
 
 
+def _utf8_json_body(get_json_body):
+    @functools.wraps(get_json_body)
+    def checked(self):
+        try:
+            self.request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise web.HTTPError(400, "Invalid JSON in body of request: it is not UTF-8") from None
+        return get_json_body(self)
+
+    checked._saturn_guard = True
+    return checked
+
+
 def install(*loggers: logging.Logger) -> None:
     """Install both guards (idempotent): the log filter on ``loggers`` and tornado's, the spawn-page check."""
     for logger in (*loggers, logging.getLogger("JupyterHub"), logging.getLogger("tornado.general"),
@@ -102,3 +122,5 @@ def install(*loggers: logging.Logger) -> None:
         SpawnHandler.prepare = _checked_prepare(SpawnHandler.prepare)
     if not getattr(LoginHandler.prepare, "_saturn_guard", False):
         LoginHandler.prepare = _repairing_prepare(LoginHandler.prepare)
+    if not getattr(APIHandler.get_json_body, "_saturn_guard", False):
+        APIHandler.get_json_body = _utf8_json_body(APIHandler.get_json_body)

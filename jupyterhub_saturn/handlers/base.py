@@ -30,6 +30,17 @@ _WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="saturn-gallery"
 
 
 class _ContextMixin:
+    def write_error(self, status_code, **kwargs):
+        """JupyterHub's error page, or a plain one when the request failed before JupyterHub resolved its
+        user (tornado refuses a path that is not UTF-8 first; JupyterHub 5.5.0's page then raises)."""
+        try:
+            super().write_error(status_code, **kwargs)
+        except RuntimeError:
+            self.clear()
+            self.set_status(status_code)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"{status_code}: {self._reason}\n")
+
     ctx: SaturnContext
 
     def initialize(self, ctx: SaturnContext):
