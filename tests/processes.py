@@ -54,6 +54,12 @@ def _read(pid: str, what: str) -> bytes | None:
         return None
 
 
+def alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet has exited)."""
+    stat = _read(str(pid), "stat")
+    return bool(stat) and stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
+
+
 def tagged(var: str, value: str) -> list[Proc]:
     """Live (non-zombie) processes whose environment holds ``var=value``, except this process."""
     needle = f"{var}={value}".encode()

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 from .harness import REPO, wait_for
-from .processes import RUN_VAR, run_id, tag_env, tagged
+from .processes import RUN_VAR, alive, run_id, tag_env, tagged
 
 LEAKY = textwrap.dedent("""
     import subprocess, sys
@@ -35,14 +35,6 @@ def nested(tmp_path, source: str) -> subprocess.CompletedProcess:
         cwd=REPO, capture_output=True, text=True, timeout=300, env=dict(os.environ, SATURN_LEFTOVER_WAIT="1"),
     )
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
 def test_a_run_that_leaves_a_process_fails_and_the_process_is_killed(tmp_path):

@@ -17,6 +17,7 @@ import subprocess
 import pytest
 
 from ..harness import Hub, wait_for
+from ..processes import alive
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +39,6 @@ c.JupyterHub.services.append(service)
 c.JupyterHub.load_roles.append(role)
 """
 
-
-def alive(pid: int) -> bool:
-    """Running (a zombie nobody has reaped yet has exited)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
 def server_user(pid: int) -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from ..harness import wait_for
+from ..processes import alive
 
 SERVER = textwrap.dedent("""
     import os, signal, subprocess, sys, time
@@ -130,14 +131,6 @@ def watched(tmp_path):
                 except ProcessLookupError:
                     pass
 
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
 def test_hub_gone_stops_the_server_and_what_it_left_behind(hub, watched):
