@@ -13,6 +13,10 @@ if [ "$(id -u)" != 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "$package" >/dev/null
+# one apt at a time on this machine (two test runs may install at once); dpkg's own lock then waits too
+exec 9>"${TMPDIR:-/tmp}/saturn-apt.lock"
+flock 9
+if command -v "$command" >/dev/null 2>&1; then exit 0; fi
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$package" >/dev/null
 command -v "$command"
