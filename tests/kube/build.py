@@ -129,9 +129,10 @@ BUILDERS = {"etcd": build_etcd, "kube-apiserver": build_kube_apiserver}
 
 
 @contextlib.contextmanager
-def _lock():
-    versions.version_dir().mkdir(parents=True, exist_ok=True)
-    with open(versions.version_dir() / ".build.lock", "w") as fh:
+def build_lock(directory: Path):
+    """Hold ``directory/.build.lock`` (one build per cache directory, across processes and test runs)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".build.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -148,7 +149,7 @@ def ensure_binaries(force: bool = False) -> dict[str, Path]:
     paths = binary_paths()
     if not force and all(os.access(p, os.X_OK) for p in paths.values()):
         return paths
-    with _lock():
+    with build_lock(versions.version_dir()):
         versions.bin_dir().mkdir(parents=True, exist_ok=True)
         log = versions.version_dir() / "build.log"
         go = find_go()

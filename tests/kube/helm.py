@@ -9,15 +9,13 @@ plane's. It has its own lock, so it builds in parallel with the apiserver (``mak
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import os
 import sys
 import time
 from pathlib import Path
 
 from . import versions
-from .build import BuildError, _run, _write_module, find_go
+from .build import BuildError, _run, _write_module, build_lock, find_go
 
 HELM_MODULE = "helm.sh/helm/v3"
 
@@ -42,23 +40,12 @@ def ldflags() -> str:
     ])
 
 
-@contextlib.contextmanager
-def _lock():
-    versions.helm_dir().mkdir(parents=True, exist_ok=True)
-    with open(versions.helm_dir() / ".build.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_helm(force: bool = False) -> Path:
     """Build helm if it is missing (or with ``force``); return its path."""
     path = helm_path()
     if not force and os.access(path, os.X_OK):
         return path
-    with _lock():
+    with build_lock(versions.helm_dir()):
         if not force and os.access(path, os.X_OK):  # built by another process while we waited
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
