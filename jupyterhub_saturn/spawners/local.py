@@ -30,6 +30,7 @@ from traitlets import Bool, Dict, List, Unicode, default
 from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import NO_GPU, Selection
+from ..profiles.limits import size_limits
 from ..profiles.quantities import format_size
 from ..usernames import home_dir_name
 from .cgroups import CgroupLimiter
@@ -190,8 +191,9 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
         return ctx
 
     def apply_selection(self, selection: Selection) -> None:
-        self.mem_limit = selection.size.memory
-        self.cpu_limit = selection.size.cpu
+        limits = size_limits(selection.size, self.saturn_group_limits)
+        self.mem_limit = limits["mem_limit"]
+        self.cpu_limit = limits["cpu_limit"]
         self.mem_guarantee = None
         image = selection.image
         if image.prefix:
@@ -251,7 +253,8 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
             Path(self.home).mkdir(parents=True, exist_ok=True)
             limiter, why = self.limiter()
             if limiter is not None and sel is not None:
-                self._cgroup_path = limiter.create(self.owner_key, memory=sel.size.memory, cpus=sel.size.cpu)
+                self._cgroup_path = limiter.create(self.owner_key, memory=int(self.mem_limit or sel.size.memory),
+                                                  cpus=self.cpu_limit or sel.size.cpu)
             if sel is not None:
                 self._apply_disk_quota(sel)
             if not self.sandbox:
