@@ -95,7 +95,9 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
         if value("profile_list", None):
             raise ConfigError(
                 "KubeSpawner.profile_list",
-                "saturn-kube takes its choices from c.Saturn instead of a profile_list. Convert each profile: "
+                "saturn-kube takes its choices from c.Saturn instead of a profile_list (and its "
+                "kubespawner_override). `jupyterhub-saturn profiles convert jupyterhub_config.py` prints the "
+                "equivalent c.Saturn. By hand: "
                 "kubespawner_override cpu_limit/mem_limit -> Saturn.sizes.<key>.cpu/memory; image -> "
                 "Saturn.images.<key>.image; extra_resource_limits {'nvidia.com/gpu': N} with node_selector/"
                 "tolerations -> Saturn.gpus.<key> (count, resource, node_selector, tolerations); then remove "
