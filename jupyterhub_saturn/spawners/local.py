@@ -101,6 +101,7 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
         """Start-up check: the catalog parses and GPU devices name real GPU keys, enough for each count."""
         probe = cls(config=config)
         probe.saturn.validate()
+        cls.check_migration(config, log)
         cls.check_sandbox(probe, config)
         if not probe.gpu_devices:
             return
@@ -112,6 +113,30 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                     f"SaturnLocalSpawner.gpu_devices.{key}",
                     f"lists {have} device(s) but Saturn.gpus.{key}.count is {gpu.count}; no server could start",
                 )
+
+    @staticmethod
+    def check_migration(config, log=None) -> None:
+        """A hub moving from LocalProcessSpawner must choose who servers run as: saturn-local's default
+        (``system_users = False``) runs them as sandbox uids with homes under ``home_root``, not as the users'
+        own accounts. Config that sets ``LocalProcessSpawner`` options without choosing stops the hub; a
+        PAM login without a choice is told at start-up (docs/compat.md)."""
+        chosen = any("system_users" in config[s] for s in ("SaturnLocalSpawner", "LocalProcessSpawner", "Spawner"))
+        if chosen:
+            return
+        legacy = sorted(k for k in config["LocalProcessSpawner"] if k != "system_users")
+        if legacy:
+            raise ConfigError(
+                "SaturnLocalSpawner.system_users",
+                f"this config sets LocalProcessSpawner.{legacy[0]}, so it looks like a LocalProcessSpawner hub, where "
+                "each server runs as the user's own system account. saturn-local's default runs servers as a "
+                "uid of their own with homes under SaturnLocalSpawner.home_root instead. Choose: system_users = "
+                "True (keep the users' accounts and homes) or False (confirm the change)",
+            )
+        auth = str(config["JupyterHub"].get("authenticator_class", ""))
+        if "pam" in auth.lower() and log is not None:
+            log.warning("saturn-local: PAM logins, but SaturnLocalSpawner.system_users is not set: servers run as "
+                        "sandbox uids with homes under home_root, not as the users' system accounts (set "
+                        "system_users = True for LocalProcessSpawner's behaviour, or False to silence this)")
 
     def limiter(self):
         """``(CgroupLimiter or None, explanation)`` for this hub, detected once."""
