@@ -15,7 +15,7 @@ from traitlets import default, validate
 from traitlets.config import Configurable
 
 from .. import metrics
-from ..compat import apply_user_options_dict, spawner_log_name
+from ..compat import apply_user_options_dict, passthrough_options_from_form, spawner_log_name
 from ..errors import SaturnError
 from .. import upstream_guards
 from ..http_errors import OWN_LINE, one_line, refusal_error
@@ -159,8 +159,9 @@ class SaturnSpawnerMixin(Configurable):
         try:
             groups = self.user_group_names()
             declared = self.saturn.parsed_extra_options
-            # options_from_form = "passthrough" gives one-element lists; the product's own keys take the value
-            user_options = unwrap_form_values(user_options, [*KINDS, *self.extra_option_keys])
+            if passthrough_options_from_form(self):
+                # options_from_form = "passthrough" keeps one-element lists; the product's own keys take the value
+                user_options = unwrap_form_values(user_options, [*KINDS, *self.extra_option_keys])
             selection = select(
                 self.saturn.catalog, user_options, groups,
                 extra_keys=(*self.extra_option_keys, *declared), ignored_keys=self.stored_option_keys,
