@@ -19,6 +19,7 @@ c.SaturnOIDCAuthenticator.client_secret = os.environ.get("SATURN_OIDC_CLIENT_SEC
 c.SaturnOIDCAuthenticator.oauth_callback_url = os.environ.get(
     "SATURN_OIDC_CALLBACK_URL", "https://hub.example.edu/hub/oauth_callback")
 c.SaturnOIDCAuthenticator.login_service = "Campus SSO"
+c.SaturnOIDCAuthenticator.username_claim = "preferred_username"  # upstream's default is "username"
 # the provider's "groups" claim -> hub groups; everyone who signs in is allowed
 c.SaturnOIDCAuthenticator.claim_groups = [
     {"claim": "groups", "map": {"staff": ["instructors", "staff"], "gpu": "gpu-users"}},

@@ -9,6 +9,8 @@ the one named by ``--id``); ``--new`` publishes a separate copy. ``unpublish ID`
 (``$JUPYTERHUB_PUBLIC_HUB_URL``, set by JupyterHub when ``c.JupyterHub.public_url`` is, or
 ``--public-url``), never the hub's internal API address.
 ``identity show|unbind|bind NAME`` (on the hub host) re-binds a username to a provider account.
+``profiles convert FILE`` prints the ``c.Saturn`` equivalent of a KubeSpawner ``profile_list`` (from a
+``jupyterhub_config.py``, z2jh values with ``singleuser.profileList``, or a JSON/YAML list).
 """
 
 from __future__ import annotations
@@ -163,6 +165,45 @@ def _identity(args) -> int:
     return 0
 
 
+def _load_profile_list(path: Path):
+    """The profile_list in a jupyterhub_config.py, z2jh values (singleuser.profileList) or a JSON/YAML list."""
+    text = path.read_text()
+    if path.suffix == ".py":
+        from traitlets.config import Config  # noqa: PLC0415
+
+        c = Config()
+        exec(compile(text, str(path), "exec"), {"get_config": lambda: c, "c": c, "__file__": str(path)})  # noqa: S102
+        for section in ("SaturnKubeSpawner", "KubeSpawner"):
+            if "profile_list" in c[section]:
+                return c[section]["profile_list"]
+        raise CLIError(f"{path}: sets no c.KubeSpawner.profile_list")
+    if path.suffix == ".json":
+        data = json.loads(text)
+    else:
+        import yaml  # noqa: PLC0415
+
+        data = yaml.safe_load(text)
+    if isinstance(data, dict):
+        data = (data.get("singleuser") or {}).get("profileList", data.get("profile_list"))
+    if data is None:
+        raise CLIError(f"{path}: no profile list (singleuser.profileList or a list)")
+    return data
+
+
+def _profiles(args) -> int:
+    from .errors import ConfigError  # noqa: PLC0415
+    from .profiles.convert import convert_profile_list, render_saturn_config  # noqa: PLC0415
+
+    try:
+        catalog, notes = convert_profile_list(_load_profile_list(Path(args.file)))
+    except OSError as e:
+        raise CLIError(f"{args.file}: {e}") from None
+    except ConfigError as e:
+        raise CLIError(e.text) from None
+    print(render_saturn_config(catalog, notes), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jupyterhub-saturn", description=__doc__.splitlines()[0])
     parser.add_argument("--hub-url", help="the hub's URL (default: $JUPYTERHUB_API_URL)")
@@ -192,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     ident.add_argument("--file", default="saturn-identities.json",
                        help="the hub's identity file (default: ./saturn-identities.json, run in the hub's directory)")
     ident.set_defaults(func=_identity)
+    prof = sub.add_parser("profiles", help="migration help for KubeSpawner profiles")
+    prof.add_argument("action", choices=["convert"], help="convert: print the c.Saturn equivalent of a profile_list")
+    prof.add_argument("file", help="jupyterhub_config.py, z2jh values YAML (singleuser.profileList), or a JSON/YAML list")
+    prof.set_defaults(func=_profiles)
     return parser
 
 

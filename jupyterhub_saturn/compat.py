@@ -40,6 +40,12 @@ def spawn_pending(spawner):
         spawner._spawn_pending = False
 
 
+def passthrough_options_from_form(spawner) -> bool:
+    """True when ``Spawner.options_from_form`` is upstream's ``"passthrough"`` (``Spawner._passthrough_options_from_form``,
+    what the trait's validator turns the string into); would go with a public name for the predefined behaviours."""
+    return spawner.options_from_form is type(spawner)._passthrough_options_from_form
+
+
 def apply_user_options_dict(spawner, user_options):
     """JupyterHub's declarative ``apply_user_options = {option: trait}`` (``Spawner._apply_user_options_dict``),
     for an admin's dict that runs after the product's own checks; would go with a public way to chain hooks."""

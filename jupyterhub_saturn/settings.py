@@ -23,6 +23,7 @@ from traitlets.config import LoggingConfigurable
 from .errors import ConfigError
 from .policy import LaunchLimits, ShutoffPolicy
 from .profiles import Catalog, parse_catalog
+from .profiles.extra_options import parse_extra_options
 
 _CACHE: dict[str, object] = {}
 
@@ -81,6 +82,15 @@ class Saturn(LoggingConfigurable):
         help="""Limits on anonymous "Run this copy" launches: max_throwaway_servers, max_per_notebook, rate,
         trusted_proxies (see jupyterhub_saturn.policy.launch_limits).""",
     )
+    extra_options = Dict(
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="""user_options keys an admin adds beside size/gpu/disk/image/auto_shutoff, with their type and
+        allowed values: {"team": {"type": "str", "choices": ["red", "blue"]}, "workers": {"type": "int", "min": 1,
+        "max": 8}, "debug": {"type": "bool"}}. Declared keys are checked and reach apply_user_options and
+        pre_spawn_hook; undeclared keys are refused with 400 (see jupyterhub_saturn.profiles.extra_options).""",
+    )
     def _parsed(self, kind: str, build, *data):
         """Parse once per distinct config value (per process), whatever the number of instances;
         each instance keeps its result, so repeated reads on a spawn's path cost no re-serialisation."""
@@ -116,9 +126,17 @@ class Saturn(LoggingConfigurable):
             "launch", lambda: LaunchLimits.from_config(self.launch_limits, "Saturn.launch_limits"), self.launch_limits
         )
 
+    @property
+    def parsed_extra_options(self) -> dict:
+        """The declared extra user_options keys (``c.Saturn.extra_options``)."""
+        return self._parsed(
+            "extra", lambda: parse_extra_options(self.extra_options, "Saturn.extra_options"), self.extra_options
+        )
+
     def validate(self) -> None:
         """Parse everything now (start-up); raises ConfigError naming the key path."""
         self.catalog  # noqa: B018
+        self.parsed_extra_options  # noqa: B018
         self.shutoff_policy  # noqa: B018
         self.parsed_launch_limits  # noqa: B018
 

@@ -48,6 +48,7 @@ def test_the_signatures_compat_calls():
     assert _params(KubeSpawner._start_watching_pods)[:2] == ["self", "replace"]
     assert _params(KubeSpawner._expand_user_properties)[:2] == ["self", "template"]
     assert _params(Spawner._apply_user_options_dict) == ["self", "user_options"]
+    assert Spawner(options_from_form="passthrough").options_from_form is Spawner._passthrough_options_from_form
     assert Spawner._spawn_pending is False and isinstance(Spawner._log_name, property)
     assert _params(GoogleOAuthenticator._fetch_member_groups)[:3] == ["self", "member_email", "user_email_domain"]
     default_dir = JupyterHub()._template_paths_default()[0]

@@ -51,6 +51,17 @@ def stale_id_token_claims() -> bool:
     return state is not None and not state["fresh_id_token"]
 
 
+#: the refusals ``check_allowed`` noted during one sign-in (a list shared with the tasks it starts)
+_REFUSALS: contextvars.ContextVar[list | None] = contextvars.ContextVar("saturn_refusals", default=None)
+
+
+def note_refusal(username: str, message: str) -> None:
+    """Record why ``check_allowed`` returned False, for the sign-in's refusal page."""
+    refusals = _REFUSALS.get()
+    if refusals is not None:
+        refusals.append((username, message))
+
+
 class SaturnAccessMixin:
     """Ends a user's claim-derived access when a sign-in or a refresh is refused."""
 
@@ -75,14 +86,23 @@ class SaturnAccessMixin:
             await user.save_auth_state(None)
 
     async def get_authenticated_user(self, handler, data):
+        """Upstream's sign-in; when ``check_allowed`` said no with a reason (:func:`note_refusal`), the user's
+        claim-derived access ends and the sign-in answers 403 with that reason instead of the generic page."""
+        refusals: list = []
+        token = _REFUSALS.set(refusals)
         try:
-            return await super().get_authenticated_user(handler, data)
-        except web.HTTPError as e:
-            name = getattr(e, "saturn_not_allowed", None)
-            user = handler.find_user(name) if name and handler is not None else None
-            if user is not None:
-                await self.saturn_end_access(user, "signed in but no longer in an allowed group")
-            raise
+            result = await super().get_authenticated_user(handler, data)
+        finally:
+            _REFUSALS.reset(token)
+        if result is not None or not refusals:
+            return result
+        name, message = refusals[-1]
+        user = handler.find_user(name) if handler is not None else None
+        if user is not None:
+            await self.saturn_end_access(user, "signed in but no longer in an allowed group")
+        exc = web.HTTPError(403, "%s", message)
+        exc.jupyterhub_message = message  # the page JupyterHub renders shows it
+        raise exc
 
 
 class SaturnLogoutHandler(OAuthLogoutHandler):

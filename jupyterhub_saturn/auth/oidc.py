@@ -34,7 +34,8 @@ from ..throwaway import is_throwaway
 from ..usernames import username_problem
 from . import discovery
 from .claims import MissingClaim, claims_referenced, groups_from_claims, missing_claim_message, missing_claims, not_allowed_message, parse_rules
-from .access import SaturnAccessMixin, SaturnLogoutHandler, fresh_id_token, refresh_scope, stale_id_token_claims
+from .access import (SaturnAccessMixin, SaturnLogoutHandler, fresh_id_token, note_refusal, refresh_scope,
+                     stale_id_token_claims)
 from .identity import SaturnBindingMixin, SaturnUsernameMixin
 from .mount import SaturnAuthenticatorMixin
 
@@ -170,7 +171,10 @@ class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBinding
 
     @default("manage_groups")
     def _manage_groups_default(self):
-        return True
+        # upstream's default (False), unless claim_groups asks for groups from claims: then the hub's groups
+        # follow the claims at every login. Never on without a source of groups (GitHub and Google have none
+        # upstream), which would empty every user's groups at each login and make load_groups stop the hub.
+        return self.claim_groups is not None
 
     @default("enable_auth_state")
     def _enable_auth_state_default(self):
@@ -289,10 +293,10 @@ class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBinding
             self.saturn_claim_binding(username, auth_model)
             return True
         if auth_model is not None and self.manage_groups and self.allowed_groups:
+            # upstream's contract: False (subclasses call super()); the sign-in shows this message instead
+            # of the generic 403 (SaturnAccessMixin.get_authenticated_user)
             self.log.warning("User %s is in none of the allowed groups", username)
-            exc = auth_error(403, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
-            exc.saturn_not_allowed = username
-            raise exc
+            note_refusal(username, not_allowed_message(username, auth_model.get("groups") or [], self.allowed_groups))
         return False
 
     # ------------------------------------------------------------ provider errors and refresh
@@ -337,10 +341,7 @@ class SaturnOAuthenticator(SaturnAccessMixin, SaturnUsernameMixin, SaturnBinding
                 return True
             raise
         if isinstance(model, dict) and not self.allow_all:
-            try:
-                allowed = await self.check_allowed(user.name, model)
-            except web.HTTPError:
-                allowed = False
+            allowed = await self.check_allowed(user.name, model)
             if not allowed:
                 self.log.warning("User %s is no longer allowed (groups %s); a new sign-in is required", user.name, model.get("groups"))
                 await self.saturn_end_access(user, "no longer in an allowed group")
@@ -366,10 +367,6 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
     )
     id_token_leeway = Float(60, config=True, help="Seconds of clock skew tolerated when checking exp/iat.")
 
-    @default("username_claim")
-    def _username_claim_default(self):
-        return "preferred_username"
-
     @default("login_service")
     def _login_service_default(self):
         return os.environ.get("LOGIN_SERVICE", "OpenID Connect")
@@ -386,6 +383,12 @@ class SaturnOIDCAuthenticator(SaturnAuthenticatorMixin, SaturnOAuthenticator, Ge
         super().saturn_validate()
         name = type(self).__name__
         self._scope_explicit = self.trait_has_value("scope") and bool(self.scope)
+        if not self.trait_has_value("username_claim"):
+            # upstream's default ("username") keeps existing accounts' names; OIDC providers usually send
+            # preferred_username, so a new hub is told how to choose (docs/compat.md)
+            self.log.warning("%s.username_claim is not set: usernames come from the claim %r, as with "
+                             "GenericOAuthenticator. OpenID Connect providers usually send 'preferred_username' "
+                             "(or 'email'); set it explicitly", name, self.username_claim)
         if not self.issuer:
             if not (self.authorize_url and self.token_url and (self.userdata_url or self.userdata_from_id_token)):
                 raise ConfigError(f"{name}.issuer", "set the provider's issuer URL (or authorize_url, token_url and userdata_url)")

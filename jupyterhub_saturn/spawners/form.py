@@ -149,3 +149,31 @@ def form_to_options(form_data: Mapping[str, list], known: Iterable[str]) -> dict
         else:
             options[key] = values
     return options
+
+
+def unwrap_form_values(user_options, keys: Iterable[str]):
+    """``{"size": ["medium"]}`` (a form's data as ``options_from_form = "passthrough"`` keeps it) →
+    ``{"size": "medium"}`` for ``keys``; other keys and other shapes are left as they are."""
+    if not isinstance(user_options, Mapping):
+        return user_options
+    keys = set(keys)
+    return {
+        k: (v[0] if k in keys and isinstance(v, list) and len(v) == 1 and isinstance(v[0], str) else v)
+        for k, v in user_options.items()
+    }
+
+
+def declared_fields(declared: Mapping, previous: Mapping) -> list[ExtraField]:
+    """Select fields for the admin's declared options that have a finite set of values (choices, bool)."""
+    fields = []
+    for key, opt in declared.items():
+        if opt.type == "bool":
+            options = [("false", "No"), ("true", "Yes")]
+        elif opt.choices:
+            options = [(str(c), str(c)) for c in opt.choices]
+        else:
+            continue
+        before = previous.get(key)
+        selected = str(before).lower() if isinstance(before, bool) else (None if before is None else str(before))
+        fields.append(ExtraField(key, opt.display_name or key, options, selected, note=opt.description))
+    return fields

@@ -26,6 +26,7 @@ from ..compat import KubeSpawnerSteps
 from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import Selection
+from ..profiles.limits import size_limits
 from ..profiles.quantities import format_size, kube_quantity, parse_size
 from ..throwaway import is_throwaway
 from .mixin import SaturnSpawnerMixin
@@ -94,7 +95,9 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
         if value("profile_list", None):
             raise ConfigError(
                 "KubeSpawner.profile_list",
-                "saturn-kube takes its choices from c.Saturn instead of a profile_list. Convert each profile: "
+                "saturn-kube takes its choices from c.Saturn instead of a profile_list (and its "
+                "kubespawner_override). `jupyterhub-saturn profiles convert jupyterhub_config.py` prints the "
+                "equivalent c.Saturn. By hand: "
                 "kubespawner_override cpu_limit/mem_limit -> Saturn.sizes.<key>.cpu/memory; image -> "
                 "Saturn.images.<key>.image; extra_resource_limits {'nvidia.com/gpu': N} with node_selector/"
                 "tolerations -> Saturn.gpus.<key> (count, resource, node_selector, tolerations); then remove "
@@ -155,18 +158,30 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
 
     # ------------------------------------------------------------ selection → pod settings
 
+    _saturn_base: dict | None = None
+
     def _base(self) -> dict:
-        base = getattr(self, "_saturn_base", None)
-        if base is None:
-            base = self._saturn_base = {name: copy.deepcopy(getattr(self, name)) for name in _DERIVED}
-        return base
+        """The derived settings as this start found them: config plus what ``auth_state_hook``,
+        ``group_overrides`` and ``pre_spawn_start`` set this time. Taken once per start and put back at the
+        next :meth:`clear_state` (which JupyterHub calls before every start), so nothing is frozen at the
+        first start of this spawner object and saturn's own additions never become the next start's base."""
+        if self._saturn_base is None:
+            self._saturn_base = {name: copy.deepcopy(getattr(self, name)) for name in _DERIVED}
+        return self._saturn_base
+
+    def clear_state(self):
+        super().clear_state()
+        base, self._saturn_base = self._saturn_base, None
+        for name, value in (base or {}).items():
+            setattr(self, name, copy.deepcopy(value))
 
     def apply_selection(self, selection: Selection) -> None:
         base = self._base()
         size, gpu, disk, image = selection.size, selection.gpu, selection.disk, selection.image
-        self.cpu_limit = size.cpu
+        limits = size_limits(size, self.saturn_group_limits)
+        self.cpu_limit = limits["cpu_limit"]
         self.cpu_guarantee = round(size.cpu * self.cpu_guarantee_ratio, 3)
-        self.mem_limit = size.memory
+        self.mem_limit = limits["mem_limit"]
         self.mem_guarantee = int(size.memory * self.mem_guarantee_ratio)
 
         limits = dict(base["extra_resource_limits"])

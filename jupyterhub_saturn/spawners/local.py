@@ -30,6 +30,7 @@ from traitlets import Bool, Dict, List, Unicode, default
 from ..errors import ConfigError, SaturnError
 from ..http_errors import http_error
 from ..profiles import NO_GPU, Selection
+from ..profiles.limits import size_limits
 from ..profiles.quantities import format_size
 from ..usernames import home_dir_name
 from .cgroups import CgroupLimiter
@@ -100,6 +101,7 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
         """Start-up check: the catalog parses and GPU devices name real GPU keys, enough for each count."""
         probe = cls(config=config)
         probe.saturn.validate()
+        cls.check_migration(config, log)
         cls.check_sandbox(probe, config)
         if not probe.gpu_devices:
             return
@@ -111,6 +113,30 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                     f"SaturnLocalSpawner.gpu_devices.{key}",
                     f"lists {have} device(s) but Saturn.gpus.{key}.count is {gpu.count}; no server could start",
                 )
+
+    @staticmethod
+    def check_migration(config, log=None) -> None:
+        """A hub moving from LocalProcessSpawner must choose who servers run as: saturn-local's default
+        (``system_users = False``) runs them as sandbox uids with homes under ``home_root``, not as the users'
+        own accounts. Config that sets ``LocalProcessSpawner`` options without choosing stops the hub; a
+        PAM login without a choice is told at start-up (docs/compat.md)."""
+        chosen = any("system_users" in config[s] for s in ("SaturnLocalSpawner", "LocalProcessSpawner", "Spawner"))
+        if chosen:
+            return
+        legacy = sorted(k for k in config["LocalProcessSpawner"] if k != "system_users")
+        if legacy:
+            raise ConfigError(
+                "SaturnLocalSpawner.system_users",
+                f"this config sets LocalProcessSpawner.{legacy[0]}, so it looks like a LocalProcessSpawner hub, where "
+                "each server runs as the user's own system account. saturn-local's default runs servers as a "
+                "uid of their own with homes under SaturnLocalSpawner.home_root instead. Choose: system_users = "
+                "True (keep the users' accounts and homes) or False (confirm the change)",
+            )
+        auth = str(config["JupyterHub"].get("authenticator_class", ""))
+        if "pam" in auth.lower() and log is not None:
+            log.warning("saturn-local: PAM logins, but SaturnLocalSpawner.system_users is not set: servers run as "
+                        "sandbox uids with homes under home_root, not as the users' system accounts (set "
+                        "system_users = True for LocalProcessSpawner's behaviour, or False to silence this)")
 
     def limiter(self):
         """``(CgroupLimiter or None, explanation)`` for this hub, detected once."""
@@ -190,8 +216,9 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
         return ctx
 
     def apply_selection(self, selection: Selection) -> None:
-        self.mem_limit = selection.size.memory
-        self.cpu_limit = selection.size.cpu
+        limits = size_limits(selection.size, self.saturn_group_limits)
+        self.mem_limit = limits["mem_limit"]
+        self.cpu_limit = limits["cpu_limit"]
         self.mem_guarantee = None
         image = selection.image
         if image.prefix:
@@ -251,7 +278,8 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
             Path(self.home).mkdir(parents=True, exist_ok=True)
             limiter, why = self.limiter()
             if limiter is not None and sel is not None:
-                self._cgroup_path = limiter.create(self.owner_key, memory=sel.size.memory, cpus=sel.size.cpu)
+                self._cgroup_path = limiter.create(self.owner_key, memory=int(self.mem_limit or sel.size.memory),
+                                                  cpus=self.cpu_limit or sel.size.cpu)
             if sel is not None:
                 self._apply_disk_quota(sel)
             if not self.sandbox:

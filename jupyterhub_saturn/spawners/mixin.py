@@ -15,16 +15,18 @@ from traitlets import default, validate
 from traitlets.config import Configurable
 
 from .. import metrics
-from ..compat import apply_user_options_dict, spawner_log_name
+from ..compat import apply_user_options_dict, passthrough_options_from_form, spawner_log_name
 from ..errors import SaturnError
 from .. import upstream_guards
 from ..http_errors import OWN_LINE, one_line, refusal_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
+from ..profiles.extra_options import check_extra_options
+from ..profiles.limits import LIMIT_TRAITS
 from ..settings import Saturn
 from ..throwaway import is_throwaway
-from .form import ExtraField, FormContext, form_to_options, render_form
+from .form import ExtraField, FormContext, declared_fields, form_to_options, render_form, unwrap_form_values
 
 upstream_guards.install()
 
@@ -45,6 +47,8 @@ class SaturnSpawnerMixin(Configurable):
 
     saturn_selection: Selection | None = None
     saturn_shutoff: Shutoff | None = None
+    #: CPU/memory limits this start's ``group_overrides`` set (a size may be raised by them, see profiles.limits)
+    saturn_group_limits: dict = {}
 
     # ------------------------------------------------------------ config access
 
@@ -62,7 +66,8 @@ class SaturnSpawnerMixin(Configurable):
 
     def option_keys(self) -> list[str]:
         """Every user_options key this spawner understands."""
-        return list(KINDS) + list(self.extra_option_keys) + list(self.stored_option_keys)
+        return (list(KINDS) + list(self.extra_option_keys) + list(self.saturn.parsed_extra_options)
+                + list(self.stored_option_keys))
 
     @property
     def is_throwaway(self) -> bool:
@@ -93,7 +98,8 @@ class SaturnSpawnerMixin(Configurable):
             ExtraField(
                 CHOICE_KEY, "Auto-shutoff", labels, chosen,
                 note="Your server stops after this long without activity. Some sizes and GPUs have lower caps.",
-            )
+            ),
+            *declared_fields(self.saturn.parsed_extra_options, previous),
         ]
         return ctx
 
@@ -103,13 +109,15 @@ class SaturnSpawnerMixin(Configurable):
             ctx = await ctx
         return render_form(self.saturn.catalog, ctx)
 
-    def options_from_form(self, form_data):
-        """Form fields → user_options (validated later, in :meth:`apply_saturn_options`)."""
-        return form_to_options(form_data, self.option_keys())
+    @default("options_from_form")
+    def _saturn_default_options_from_form(self):
+        # upstream's trait keeps its meaning: an admin's callable, "simple" or "passthrough" wins
+        return saturn_options_from_form
 
     def options_from_query(self, query_data):
-        """``/hub/spawn?opt-size=medium`` → user_options, like the form."""
-        return form_to_options(query_data, self.option_keys())
+        """``/hub/spawn?opt-size=medium`` → user_options through ``options_from_form``, like the form
+        (upstream calls the trait without ``spawner``; ``run_options_from_form`` passes it when asked for)."""
+        return self.run_options_from_form(query_data)
 
     # ------------------------------------------------------------ validation + apply
 
@@ -127,7 +135,8 @@ class SaturnSpawnerMixin(Configurable):
             await spawner.apply_saturn_options(user_options)
             if isinstance(hook, dict):
                 return apply_user_options_dict(spawner, user_options)
-            result = hook(spawner, user_options)
+            # the admin's hook sees the accepted options: the choice, typed declared keys (profiles.extra_options)
+            result = hook(spawner, spawner.user_options)
             if inspect.isawaitable(result):
                 result = await result
             return result
@@ -149,10 +158,15 @@ class SaturnSpawnerMixin(Configurable):
         """Validate ``user_options`` and apply them; a bad choice becomes HTTP 400/403 with the core's message."""
         try:
             groups = self.user_group_names()
+            declared = self.saturn.parsed_extra_options
+            if passthrough_options_from_form(self):
+                # options_from_form = "passthrough" keeps one-element lists; the product's own keys take the value
+                user_options = unwrap_form_values(user_options, [*KINDS, *self.extra_option_keys])
             selection = select(
                 self.saturn.catalog, user_options, groups,
-                extra_keys=self.extra_option_keys, ignored_keys=self.stored_option_keys,
+                extra_keys=(*self.extra_option_keys, *declared), ignored_keys=self.stored_option_keys,
             )
+            extras = check_extra_options(declared, user_options)
             shutoff = self.saturn.shutoff_policy.resolve(
                 (user_options or {}).get(CHOICE_KEY),
                 selection=selection.user_options(),
@@ -163,6 +177,7 @@ class SaturnSpawnerMixin(Configurable):
             normalized = self.normalize_options(user_options or {}, selection)
             if inspect.isawaitable(normalized):
                 normalized = await normalized
+            normalized.update(extras)
             self.saturn_selection = selection
             result = self.apply_selection(selection)
             if inspect.isawaitable(result):
@@ -182,6 +197,19 @@ class SaturnSpawnerMixin(Configurable):
             "Starting %s with %s; %s", spawner_log_name(self), selection.summary(),
             self.saturn_shutoff.summary() if self.saturn_shutoff else "no auto-shutoff",
         )
+
+    async def apply_group_overrides(self):
+        """Upstream's ``group_overrides``, noting the CPU/memory limits they set: the size applied next
+        keeps the larger of its own and theirs (:func:`~jupyterhub_saturn.profiles.limits.size_limits`)."""
+        saved = {name: getattr(self, name) for name in LIMIT_TRAITS}
+        for name in LIMIT_TRAITS:
+            setattr(self, name, None)
+        try:
+            await super().apply_group_overrides()
+            self.saturn_group_limits = {n: getattr(self, n) for n in LIMIT_TRAITS if getattr(self, n) is not None}
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
 
     def get_args(self):
         """The backend's args plus the server's own shutdown settings (defence in depth):
@@ -243,3 +271,9 @@ class SaturnSpawnerMixin(Configurable):
         super().load_state(state)
         if isinstance(state.get("saturn_last_options"), dict):
             self._saturn_last_ok = state["saturn_last_options"]
+
+
+def saturn_options_from_form(form_data, spawner):
+    """The saturn spawners' default ``options_from_form``: form fields → user_options (validated later,
+    in :meth:`SaturnSpawnerMixin.apply_saturn_options`)."""
+    return form_to_options(form_data, spawner.option_keys())

@@ -20,6 +20,7 @@ c.SaturnOIDCAuthenticator.issuer = {issuer!r}
 c.SaturnOIDCAuthenticator.client_id = {client_id!r}
 c.SaturnOIDCAuthenticator.client_secret = {client_secret!r}
 c.SaturnOIDCAuthenticator.oauth_callback_url = {callback!r}
+c.SaturnOIDCAuthenticator.username_claim = "preferred_username"
 c.SaturnOIDCAuthenticator.claim_groups = [
     {{"claim": "groups",
       "map": {{"staff": "hub-admins"}},

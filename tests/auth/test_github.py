@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from tornado import web
 
@@ -53,16 +55,39 @@ def test_read_org_scope_and_teams_follow_the_rules():
     assert b.scope == [] and b.populate_teams_in_auth_state is False
 
 
-async def test_not_in_allowed_groups_is_a_403_naming_groups():
+async def test_check_allowed_returns_false_as_upstream_and_the_sign_in_names_groups():
     a = SaturnGitHubAuthenticator(claim_groups=RULES, allowed_groups={"students", "instructors"})
     model = {"name": "octocat", "admin": None, "groups": ["members"], "auth_state": auth_state()}
+    # upstream's contract, which subclasses calling super() rely on: False, not an exception
+    assert await a.check_allowed("octocat", model) is False
+
+    async def authenticate(handler, data=None):
+        return dict(model, groups=list(model["groups"]))
+
+    a.authenticate = authenticate
+    handler = SimpleNamespace(find_user=lambda name: None)
     with pytest.raises(web.HTTPError) as e:
-        await a.check_allowed("octocat", model)
+        await a.get_authenticated_user(handler, {})
     assert e.value.status_code == 403
     assert "Your groups: members" in e.value.jupyterhub_message
     assert "Groups allowed here: instructors, students" in e.value.jupyterhub_message
     model["groups"] = ["instructors"]
     assert await a.check_allowed("octocat", model) is True
+
+
+@pytest.mark.parametrize("cls", ["github", "google"])
+def test_group_management_defaults_to_upstreams_without_claim_groups(cls):
+    """Upstream's manage_groups default is False: with it on and no source of groups every login emptied the
+    user's hub groups, and load_groups stopped the hub ("Group management has been offloaded")."""
+    from jupyterhub_saturn.auth.google import SaturnGoogleAuthenticator  # noqa: PLC0415
+    from oauthenticator.github import GitHubOAuthenticator  # noqa: PLC0415
+    from oauthenticator.google import GoogleOAuthenticator  # noqa: PLC0415
+
+    ours, stock = {"github": (SaturnGitHubAuthenticator, GitHubOAuthenticator),
+                   "google": (SaturnGoogleAuthenticator, GoogleOAuthenticator)}[cls]
+    assert ours().manage_groups is stock().manage_groups is False
+    assert ours(claim_groups=RULES).manage_groups is True
+    assert ours(manage_groups=True, auth_state_groups_key="x.y").manage_groups is True
 
 
 def test_username_is_bound_to_the_numeric_account_id_not_the_login():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from oauthenticator.generic import GenericOAuthenticator
 from tornado import web
 
 from jupyterhub_saturn.auth.discovery import parse_metadata
@@ -34,7 +35,9 @@ def test_state_is_accepted_once_and_only_while_fresh():
 
 
 def test_username_claim_missing_or_throwaway_gives_403_pages():
-    a = SaturnOIDCAuthenticator(login_service="Campus SSO")
+    # upstream's default claim, so a hub switching from GenericOAuthenticator keeps its users' names
+    assert SaturnOIDCAuthenticator().username_claim == GenericOAuthenticator().username_claim == "username"
+    a = SaturnOIDCAuthenticator(login_service="Campus SSO", username_claim="preferred_username")
     assert a.user_info_to_username({"preferred_username": "ann"}) == "ann"
     with pytest.raises(web.HTTPError) as e:
         a.user_info_to_username({"sub": "x"})

@@ -219,6 +219,24 @@ async def test_gpu_placement_is_added_to_the_configured_one_and_removed_again(fo
     assert not any(m["mountPath"] == "/dev/shm" for m in notebook(pod)["volumeMounts"])
 
 
+async def test_hook_and_group_override_values_are_read_at_every_start_not_frozen_at_the_first():
+    """JupyterHub calls clear_state, then auth_state_hook and group_overrides, before each start of the
+    same spawner object: a refreshed token and a volume given later must reach the next pod."""
+    spawner = await make_spawner(_gpu_config(CHART_TOLERATIONS), {"gpu": "t4"})
+    for start, token in enumerate(["first", "refreshed", "again"]):
+        spawner.clear_state()
+        spawner.environment["ACCESS_TOKEN"] = token  # what an auth_state_hook does
+        if start == 1:  # a group override, applied from this start on
+            spawner.volumes = [*spawner.volumes, {"name": "course", "emptyDir": {}}]
+        await spawner.apply_saturn_options({"gpu": "t4" if start != 1 else "none"})
+        pod, _ = await manifests(spawner)
+        env = {e["name"]: e.get("value") for e in notebook(pod)["env"]}
+        assert env["ACCESS_TOKEN"] == token and env["SATURN_GPU"] == ("none" if start == 1 else "t4")
+        names = [v["name"] for v in pod["spec"]["volumes"]]
+        assert names.count("saturn-shm") == (start != 1) and len(names) == len(set(names)), names
+        assert ("course" in names) == (start >= 1), names  # kept on the object afterwards, as upstream does
+
+
 async def test_scheduling_messages_become_plain_only_for_gpu_causes():
     spawner = await make_spawner(_gpu_config(CHART_TOLERATIONS), {"gpu": "t4"})
     busy = spawner.gpu_scheduling_message("0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")

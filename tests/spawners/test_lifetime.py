@@ -114,3 +114,22 @@ def test_without_a_record_tokens_named_for_the_server_go_but_never_a_start_in_pr
     assert s.revoke_stale_tokens() == 1
     assert s._orm_token(s.api_token) is not None
     assert notes(user) == ["Requested via api", "Server at /user/bob/"]
+
+
+@pytest.mark.parametrize("section,key,value,stops", [
+    ("LocalProcessSpawner", "shell_cmd", ["bash", "-c"], True),
+    ("LocalProcessSpawner", "popen_kwargs", {"umask": 0o077}, True),
+    ("SaturnLocalSpawner", "system_users", True, False),
+    ("SaturnLocalSpawner", "home_root", "/srv/homes", False),
+])
+def test_a_local_process_spawner_migration_must_choose_who_servers_run_as(section, key, value, stops):
+    cfg = Config()
+    cfg[section][key] = value
+    if not stops:
+        SaturnLocalSpawner.check_migration(cfg)
+        return
+    with pytest.raises(ConfigError) as e:
+        SaturnLocalSpawner.check_migration(cfg)
+    assert e.value.field == "SaturnLocalSpawner.system_users" and f"LocalProcessSpawner.{key}" in e.value.text
+    cfg.SaturnLocalSpawner.system_users = False  # the admin's explicit choice
+    SaturnLocalSpawner.check_migration(cfg)
