@@ -130,7 +130,7 @@ class Hub:
 
     # ------------------------------------------------------------ process
 
-    def start(self, timeout: float = 90) -> "Hub":
+    def start(self, timeout: float = 180) -> "Hub":
         """Start the hub and wait until its API answers (or fail with the log tail)."""
         assert CHP.exists(), f"{CHP} missing: run `npm ci` in the repo (make test does)"
         env = dict(os.environ)
@@ -157,7 +157,7 @@ class Hub:
         except requests.RequestException:
             return False
 
-    def run_expecting_exit(self, timeout: float = 60) -> tuple[int, str]:
+    def run_expecting_exit(self, timeout: float = 180) -> tuple[int, str]:
         """Start the hub expecting it to refuse to start; return (exit code, log)."""
         env = dict(os.environ)
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -207,7 +207,7 @@ class Hub:
         """Call ``/hub/api<path>`` with the admin token (or ``token``)."""
         headers = kw.pop("headers", {})
         headers["Authorization"] = f"token {token or self.token}"
-        return requests.request(method, self.url + "/hub/api" + path, headers=headers, timeout=kw.pop("timeout", 30), **kw)
+        return requests.request(method, self.url + "/hub/api" + path, headers=headers, timeout=kw.pop("timeout", 60), **kw)
 
     def version(self) -> tuple[int, ...]:
         return tuple(int(x) for x in re.findall(r"\d+", requests.get(self.url + "/hub/api/", timeout=30).json()["version"])[:2])
@@ -230,7 +230,7 @@ class Hub:
         r.raise_for_status()
         return r.json()
 
-    def wait_ready(self, user: str, server: str = "", timeout: float = 120) -> dict:
+    def wait_ready(self, user: str, server: str = "", timeout: float = 240) -> dict:
         """Wait until the server is ready; fail with the hub log if it fails instead."""
 
         def check():
@@ -315,7 +315,7 @@ def server_process(user: str, server: str = "", hub: Hub | None = None):
 
 def server_env(user: str, server: str = "", hub: Hub | None = None) -> dict:
     """The environment the real single-user server process runs with."""
-    proc = wait_for(lambda: server_process(user, server, hub), timeout=30, what=f"process of {user}/{server}")
+    proc = wait_for(lambda: server_process(user, server, hub), timeout=90, what=f"process of {user}/{server}")
     env = dict(proc.environ())
     env["_PID"] = str(proc.pid)
     env["_CWD"] = proc.cwd()
