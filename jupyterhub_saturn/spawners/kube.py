@@ -42,6 +42,10 @@ _DERIVED = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "extra_r
 #: errors meaning "the apiserver did not answer" (restarting, unreachable), as opposed to an API refusal
 _UNREACHABLE = (aiohttp.ClientError, ConnectionError)
 
+#: label on the pods of throwaway (anonymous Run this copy) users, which a NetworkPolicy can select
+#: (helm-values/anonymous-network-policy.yaml); never on a logged-in user's pod
+THROWAWAY_POD_LABEL = "jupyterhub-saturn/throwaway"
+
 
 def _merge_tolerations(base, extra) -> list:
     """Configured tolerations (list or KubeSpawner's dict form) plus the GPU's, without duplicates."""
@@ -154,6 +158,13 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
         return removed
 
     # ------------------------------------------------------------ selection → pod settings
+
+    async def get_pod_manifest(self):
+        """KubeSpawner's pod, plus :data:`THROWAWAY_POD_LABEL` on a throwaway user's pod."""
+        pod = await super().get_pod_manifest()
+        if is_throwaway(self.user.name):
+            pod.metadata.labels = {**(pod.metadata.labels or {}), THROWAWAY_POD_LABEL: "true"}
+        return pod
 
     def _base(self) -> dict:
         base = getattr(self, "_saturn_base", None)

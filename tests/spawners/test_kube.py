@@ -21,7 +21,7 @@ from jupyterhub_saturn.errors import ConfigError
 from jupyterhub_saturn.profiles import parse_catalog
 from jupyterhub_saturn.profiles.quantities import parse_cpu, parse_size
 from jupyterhub_saturn.settings import Saturn
-from jupyterhub_saturn.spawners.kube import SaturnKubeSpawner
+from jupyterhub_saturn.spawners.kube import THROWAWAY_POD_LABEL, SaturnKubeSpawner
 from tests.chart.chart import chart_hub_config
 from tests.e2e.kube_helpers import CHART_TOLERATIONS
 
@@ -190,6 +190,16 @@ async def test_named_servers_get_their_own_claim(tmp_path):
     pod, pvc = await manifests(spawner)
     claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
     assert pvc["metadata"]["name"] == "claim-ann--big" == claim
+
+
+@pytest.mark.parametrize("name, labelled", [("anon~0a1b2c3d", True), ("ann", False), ("anon~x", False)])
+async def test_only_throwaway_pods_carry_the_network_policy_label(name, labelled):
+    c = Config()
+    c.KubeSpawner.extra_labels = {"team": "blue"}
+    pod, _ = await manifests(await make_spawner(c, {}, name=name))
+    labels = pod["metadata"]["labels"]
+    assert labels["team"] == "blue" and labels["component"] == "singleuser-server"  # the configured ones stay
+    assert labels.get(THROWAWAY_POD_LABEL) == ("true" if labelled else None)
 
 
 def _gpu_config(tolerations) -> Config:
