@@ -67,6 +67,27 @@ def test_anonymous_run_this_copy_lands_on_the_servers_own_origin(hub, page):
     assert urlparse(page.url).hostname == "hub.localhost", page.url
 
 
+def test_a_logged_in_users_jupyterlab_shows_the_time_left_on_its_own_origin(hub, page):
+    hub.ensure_user("una")
+    r = hub.spawn("una", {})
+    assert r.status_code in (201, 202), r.text
+    hub.wait_ready("una")
+    page.goto(f"{hub.public}/hub/login")
+    page.fill("input[name=username]", "una")
+    page.fill("input[name=password]", "pw")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r".*/hub/(home|spawn|user/una).*|.*/user/una/.*"), timeout=60_000)
+    page.goto(f"{hub.public}/user/una/lab")
+    page.wait_for_url(re.compile(r".*/user/una/lab.*"), timeout=120_000)
+    assert urlparse(page.url).hostname == "una.hub.localhost", page.url
+    require_labextension()
+    item = page.locator("#jp-saturn-time-left")
+    item.locator(".jp-saturn-time-left-text").filter(has_text=re.compile(r"Shuts off in (19m|18m)")).wait_for(
+        timeout=120_000)
+    assert not item.locator(".jp-saturn-keep").is_visible()  # a logged-in user's server: nothing to keep
+    hub.stop_server("una")
+
+
 @pytest.mark.parametrize("origin, allowed", [
     ("own", True), ("other-user", False), ("hub", False), ("http://evil.example", False), ("null", False),
 ])
