@@ -41,7 +41,6 @@ class TimeLeftHandler(BaseHandler):
             "throwaway": is_throwaway(user.name),
         }))
 
-
     def _allow_own_server_origin(self, user) -> None:
         """CORS for the cookie user's own server origin (subdomain_host), and no other origin."""
         self.set_header("Vary", "Origin")
