@@ -67,6 +67,7 @@ def test_anonymous_run_this_copy_lands_on_the_servers_own_origin(hub, page):
     assert urlparse(page.url).hostname == "hub.localhost", page.url
 
 
+@pytest.mark.hub_versions  # the login and OAuth flow onto the server's origin
 def test_a_logged_in_users_jupyterlab_shows_the_time_left_on_its_own_origin(hub, page):
     hub.ensure_user("una")
     r = hub.spawn("una", {})
