@@ -4,7 +4,9 @@ JupyterHub's stock `simple` spawner.
 Three hubs with the same configuration and the same single-user command, differing only in
 `spawner_class` and `SaturnLocalSpawner.sandbox`, run side by side; spawns rotate between them
 (interleaved, so machine load affects all alike). Each sample is POST /users/<u>/server → the server
-reported ready by the hub API, then the server is stopped. Prints medians and the ratio.
+reported ready by the hub API, then the server is stopped. Prints medians and the ratio, and from each
+hub's log where the time goes: spawn → the server's "is running at" line (the server's own start,
+sandbox included) and from there → the hub's "took N seconds to start" (the hub noticing it).
 
     .venv/bin/python benchmarks/spawn_latency.py [--rounds 15]
 """
@@ -57,6 +59,31 @@ def spawn_once(hub: Hub, user: str) -> float:
     elapsed = time.perf_counter() - t0
     hub.stop_server(user)
     return elapsed
+
+
+def phases(log: Path) -> tuple[list[float], list[float]]:
+    """From a hub log: seconds from each "Spawning" to the server's "is running at" line, and from
+    there to the hub's "took N seconds to start" line."""
+    import re
+    from datetime import datetime
+
+    def ts(line: str) -> datetime:
+        return datetime.strptime(re.match(r"\[\w (\S+ \S+)", line).group(1), "%Y-%m-%d %H:%M:%S.%f")
+
+    start, running, out = None, None, ([], [])
+    for line in log.read_text(errors="replace").splitlines():
+        if not line.startswith("["):
+            continue
+        if "Spawning " in line and "JupyterHub spawner" in line:
+            start, running = ts(line), None
+        elif "is running at" in line and start:
+            running = ts(line)
+        elif "seconds to start" in line and start and running:
+            done = ts(line)
+            out[0].append((running - start).total_seconds())
+            out[1].append((done - running).total_seconds())
+            start = running = None
+    return out
 
 
 def exec_overhead(rounds: int = 30) -> None:
@@ -125,6 +152,11 @@ def main() -> None:
             print(f"ratio saturn-local/simple (median) = {ratio:.3f}  (target <= 1.05)")
             ratio = med["saturn-local"] / med["unsandboxed"]
             print(f"ratio sandboxed/unsandboxed saturn-local (median) = {ratio:.3f}  (target <= 1.05)")
+            for hub, name in ((saturn, "saturn-local"), (bare, "unsandboxed"), (simple, "simple")):
+                up, seen = (x[args.warmup:] for x in phases(Path(hub.log_file)))
+                if up:
+                    print(f"{name:13s} spawn -> server running median {statistics.median(up)*1000:7.1f} ms, "
+                          f"running -> hub sees it ready median {statistics.median(seen)*1000:7.1f} ms (n={len(up)})")
         finally:
             saturn.stop()
             bare.stop()

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .decide import (
     CHECK_KERNELS, KEEP, SKIP, STOP, TOUCH, Fallback, ServerDecision, after_kernel_check,
@@ -156,10 +156,11 @@ class Sweeper:
         if not self.proxy_url or not decision.url:
             self.log.error("Cannot check kernels of %s: no proxy URL configured (--proxy-url)", decision.log_name)
             return None
-        # the hub's server URL is already escaped, e.g. "/user/anon~1f2e/lab2/"
-        url = self.proxy_url + decision.url.rstrip("/") + "/api/kernels"
+        # the hub's server URL is already escaped, e.g. "/user/anon~1f2e/lab2/"; with subdomain_host it
+        # is absolute ("https://anon--7e1f2e.hub.example.org/user/anon~1f2e/"): the proxy routes by Host
+        url, headers = proxied_url(self.proxy_url, decision.url.rstrip("/") + "/api/kernels")
         try:
-            _, kernels = await self.hub.fetch("GET", url)
+            _, kernels = await self.hub.fetch("GET", url, headers=headers)
             return kernels_busy(kernels)
         except (HubError, ValueError) as e:
             self.log.warning("Checking kernels of %s failed: %s", decision.log_name, e)
@@ -225,3 +226,13 @@ def _reason(decision: ServerDecision) -> str:
     """Why a stopped server was stopped, as the metrics count it: ``idle`` or ``max-age``."""
     reason = decision.deadlines.reason if decision.deadlines is not None else None
     return reason if reason in ("idle", "max-age") else "idle"
+
+
+def proxied_url(proxy_url: str, server_url: str) -> tuple[str, dict | None]:
+    """``(URL on the proxy, headers)`` for a server URL the hub reported: a path as is; an absolute
+    URL (``subdomain_host``) as its path on the proxy with its host in the ``Host`` header."""
+    parts = urlsplit(server_url)
+    if not parts.netloc:
+        return proxy_url + server_url, None
+    path = parts.path + ("?" + parts.query if parts.query else "")
+    return proxy_url + path, {"Host": parts.netloc}

@@ -43,6 +43,10 @@ _DERIVED = ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "extra_r
 #: errors meaning "the apiserver did not answer" (restarting, unreachable), as opposed to an API refusal
 _UNREACHABLE = (aiohttp.ClientError, ConnectionError)
 
+#: label on the pods of throwaway (anonymous Run this copy) users, which a NetworkPolicy can select
+#: (helm-values/anonymous-network-policy.yaml); never on a logged-in user's pod
+THROWAWAY_POD_LABEL = "jupyterhub-saturn/throwaway"
+
 
 def _merge_tolerations(base, extra) -> list:
     """Configured tolerations (list or KubeSpawner's dict form) plus the GPU's, without duplicates."""
@@ -159,6 +163,13 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
     # ------------------------------------------------------------ selection → pod settings
 
     _saturn_base: dict | None = None
+
+    async def get_pod_manifest(self):
+        """KubeSpawner's pod, plus :data:`THROWAWAY_POD_LABEL` on a throwaway user's pod."""
+        pod = await super().get_pod_manifest()
+        if is_throwaway(self.user.name):
+            pod.metadata.labels = {**(pod.metadata.labels or {}), THROWAWAY_POD_LABEL: "true"}
+        return pod
 
     def _base(self) -> dict:
         """The derived settings as this start found them: config plus what ``auth_state_hook``,

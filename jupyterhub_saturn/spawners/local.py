@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -38,6 +39,7 @@ from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
 from .lifetime import ServerLifetimeMixin
 from .mixin import SaturnSpawnerMixin
+from .readiness import wait_listening
 from .sandboxing import SandboxMixin
 
 
@@ -282,19 +284,32 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                                                   cpus=self.cpu_limit or sel.size.cpu)
             if sel is not None:
                 self._apply_disk_quota(sel)
+            started = time.monotonic()
             if not self.sandbox:
-                return await super().start()
-            uid, gid = self.sandbox_identity()
-            own_home(self.home, uid, gid)
-            # the watchdog runs inside the sandbox, beside the server it bounds
-            with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
-                return await super().start()
+                result = await super().start()
+            else:
+                uid, gid = self.sandbox_identity()
+                own_home(self.home, uid, gid)
+                # the watchdog runs inside the sandbox, beside the server it bounds
+                with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
+                    result = await super().start()
+            await self._wait_listening(result, started)
+            return result
         except SaturnError as err:
             self._release()
             raise http_error(err) from None
         except BaseException:
             self._release()
             raise
+
+    async def _wait_listening(self, result, started: float) -> None:
+        """Return once the server listens (see :mod:`.readiness`), within ``http_timeout`` and
+        well inside ``start_timeout``."""
+        if not (isinstance(result, tuple) and len(result) == 2):
+            return
+        proc = getattr(self, "proc", None)
+        budget = min(self.http_timeout, self.start_timeout - (time.monotonic() - started) - 5)
+        await wait_listening(result[0], result[1], lambda: proc is None or proc.poll() is None, budget)
 
     def _release(self) -> None:
         try:

@@ -201,6 +201,7 @@ class SandboxMixin(Configurable):
             return
         first, last = parse_uid_range(probe.sandbox_uids)
         check_paths(probe.sandbox_ro_paths, "SaturnLocalSpawner.sandbox_ro_paths")
+        compile_package()
         if not probe.system_users and os.geteuid() != 0:
             raise ConfigError(
                 "SaturnLocalSpawner.sandbox",
@@ -234,6 +235,20 @@ class SandboxMixin(Configurable):
                 f"is on, but bubblewrap cannot create the sandbox's namespaces here: {result.stderr.strip()[:300]} "
                 "(install the Debian package bubblewrap; in a container allow namespaces, or turn the sandbox off)",
             )
+
+
+def compile_package() -> None:
+    """Write the bytecode of this package's modules (the watchdog's among them) where it is missing.
+
+    The package is bound read-only into every sandbox, and a sandboxed uid could not write there
+    anyway: without this, a package installed without bytecode (an editable install, or
+    ``PYTHONDONTWRITEBYTECODE`` at install) would be compiled again at every server start. The hub
+    writes it once at start-up, where it may (a no-op when pip already did); failures are ignored.
+    """
+    import compileall
+
+    with contextlib.suppress(Exception):
+        compileall.compile_dir(PACKAGE_DIR, quiet=2, workers=1)
 
 
 def _children(pid: int) -> list[int]:

@@ -5,6 +5,8 @@
  *
  * The numbers come from the hub's read-only `saturn/time-left` page (cookie auth, the
  * signed-in user's own server only): the same computation as `/hub/api/saturn/shutoff`.
+ * On a hub with `subdomain_host` the server has an origin of its own: the page is then asked
+ * on the hub's origin (`hubHost`), which answers CORS to this user's server origin only.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
@@ -89,12 +91,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return; // not running under JupyterHub
     }
     const server = PageConfig.getOption('hubServerName') || '';
-    const url = URLExt.join(hubPrefix, 'saturn/time-left') + '?server=' + encodeURIComponent(server);
+    // '' when the server shares the hub's origin; the hub's origin under subdomain_host
+    const hubHost = PageConfig.getOption('hubHost') || '';
+    const url = hubHost + URLExt.join(hubPrefix, 'saturn/time-left') + '?server=' + encodeURIComponent(server);
 
     const keepUrl = (): string => {
       const widget = app.shell.currentWidget as any;
       const path: string = (widget && widget.context && widget.context.path) || '';
-      return URLExt.join(hubPrefix, 'saturn/keep') + '?path=' + encodeURIComponent(path);
+      return hubHost + URLExt.join(hubPrefix, 'saturn/keep') + '?path=' + encodeURIComponent(path);
     };
     const keepCopy = async (): Promise<void> => {
       const widget = app.shell.currentWidget as any;
@@ -147,7 +151,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const poll = async (): Promise<void> => {
       try {
         const response = await fetch(url, {
-          credentials: 'same-origin',
+          credentials: hubHost ? 'include' : 'same-origin',
           headers: { Accept: 'application/json' }
         });
         if (response.ok) {

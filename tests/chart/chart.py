@@ -63,6 +63,19 @@ def find(docs, kind: str, name: str) -> dict:
     raise KeyError(f"{kind}/{name} not rendered")
 
 
+def selects(selector: dict, labels: dict) -> bool:
+    """Whether a Kubernetes label selector (``matchLabels`` and ``matchExpressions``) selects ``labels``."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], e.get("values") or []
+        ok = {"In": key in labels and labels[key] in values, "NotIn": labels.get(key) not in values,
+              "Exists": key in labels, "DoesNotExist": key not in labels}[op]
+        if not ok:
+            return False
+    return True
+
+
 def write_hub_files(docs, etc: Path) -> dict:
     """What the hub Deployment mounts under /usr/local/etc/jupyterhub: the ConfigMap ``hub`` (its
     jupyterhub_config.py and z2jh.py, and every key under config/) and the Secret ``hub`` under secret/.

@@ -271,6 +271,49 @@ class TestManagedCuller:
         assert pid == new_pid and decided >= deadline >= idle_deadline(model, 20)
 
 
+# ------------------------------------------------------------ origin isolation (subdomain_host)
+
+
+class TestSubdomainHub:
+    """Each server on its own origin (`*.localhost` names): the hub reports absolute server URLs, and
+    the culler, counting busy kernels, asks them through the proxy by Host."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def hub(cls, tmp_path_factory):
+        from ..harness import free_port
+
+        port = free_port()
+        h = Hub(tmp_path_factory.mktemp("culler-subdomain"), SHUTOFF.replace("COUNT_BUSY", "True") + f"""
+c.JupyterHub.subdomain_host = "http://hub.localhost:{port}"
+service, role = culler_service(every=2, busy_kernels=True, proxy_url=c.JupyterHub.bind_url, throwaway_grace="3s")
+c.JupyterHub.services.append(service)
+c.JupyterHub.load_roles.append(role)
+""", port=port).start()
+        wait_for(lambda: culler_pids(h), timeout=60, what="the managed culler process")
+        yield h
+        h.stop()
+
+    @pytest.mark.hub_versions
+    def test_idle_anonymous_and_logged_in_servers_are_stopped(self, hub):
+        anon = "anon~5ub0d0a1n123"
+        models = {anon: spawn_ready(hub, anon, groups=["saturn-throwaway"]), "liz": spawn_ready(hub, "liz")}
+        for name, model in models.items():  # each on its own origin, not the hub's
+            assert model["url"].startswith("http://") and ".hub.localhost:" in model["url"], model["url"]
+        wait_for(lambda: hub.api("GET", f"/users/{anon}").status_code == 404, timeout=150,
+                 what="the idle throwaway server stopped and its user removed")
+        wait_gone(hub, "liz", timeout=150)
+        for name, model in models.items():
+            ((decided, _, reason, deadline),) = stop_decisions(hub.log_file, name)
+            assert reason == "idle" and decided >= deadline >= idle_deadline(model, 20)
+        # the kernels were asked on each server's own origin: no failed check, and no stop delayed by one
+        lines = [m for _, _, m in culler_log(hub.log_file)]
+        assert not [m for m in lines if m.startswith("Checking kernels of")], lines
+        for name in models:
+            stop = next(m for m in lines if m.startswith(f"Stopping {name}:"))
+            assert "no busy kernels" in stop, stop
+
+
 # ------------------------------------------------------------ a culler the test runs itself
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from jupyterhub_saturn.spawners.kube import THROWAWAY_POD_LABEL
+
 from .gallery_helpers import publish, run_copy, sample_notebook
 from .kube_helpers import Cluster, make_kube_hub
 
@@ -32,6 +34,9 @@ def test_anonymous_run_this_copy_on_kubernetes(kube_hub, kube_node, hub_factory)
     cluster = Cluster(kube_hub)
     pods = cluster.pod_names()
     assert len(pods) == 1, pods
+    # the pod as the apiserver stored it carries the label the anonymous NetworkPolicy option selects
+    labels = cluster.pod(next(iter(pods)))["metadata"]["labels"]
+    assert labels[THROWAWAY_POD_LABEL] == "true" and labels["component"] == "singleuser-server", labels
     token = hub.user_token(name, scopes=[f"access:servers!server={name}/"])
     path = status["url"].split("/lab/tree/", 1)[1]
     r = requests.get(f"{hub.url}/user/{name}/api/contents/{path}", headers={"Authorization": f"token {token}"},

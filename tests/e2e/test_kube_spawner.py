@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from jupyterhub_saturn.profiles.quantities import parse_cpu
+from jupyterhub_saturn.spawners.kube import THROWAWAY_POD_LABEL
 
 from ..harness import wait_for
 from ..kube.node_agent import NodeAgent
@@ -84,6 +85,7 @@ def _check_pod(pod, *, cpu, mem, gpus=0, image="local/python"):
     assert parse_cpu(res["limits"]["cpu"], "cpu") == cpu and parse_cpu(res["requests"]["cpu"], "cpu") == cpu * 0.5
     assert res["limits"]["memory"] == mem[0] and res["requests"]["memory"] == mem[1]
     assert notebook_container(pod)["image"] == image
+    assert THROWAWAY_POD_LABEL not in pod["metadata"]["labels"]  # a logged-in user's pod: no anonymous policy
     tolerations = pod["spec"]["tolerations"]
     for tol in CHART_TOLERATIONS:  # the chart's user tolerations are kept, whatever the GPU adds
         assert tol in tolerations, tolerations

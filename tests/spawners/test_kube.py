@@ -21,8 +21,8 @@ from jupyterhub_saturn.errors import ConfigError
 from jupyterhub_saturn.profiles import parse_catalog
 from jupyterhub_saturn.profiles.quantities import parse_cpu, parse_size
 from jupyterhub_saturn.settings import Saturn
-from jupyterhub_saturn.spawners.kube import SaturnKubeSpawner
-from tests.chart.chart import chart_hub_config
+from jupyterhub_saturn.spawners.kube import THROWAWAY_POD_LABEL, SaturnKubeSpawner
+from tests.chart.chart import chart_hub_config, find, rendered, selects
 from tests.e2e.kube_helpers import CHART_TOLERATIONS
 
 pytest_plugins = ["tests.kube.fixtures"]
@@ -190,6 +190,27 @@ async def test_named_servers_get_their_own_claim(tmp_path):
     pod, pvc = await manifests(spawner)
     claim = pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
     assert pvc["metadata"]["name"] == "claim-ann--big" == claim
+
+
+@pytest.mark.parametrize("name, labelled", [("anon~0a1b2c3d", True), ("ann", False), ("anonymous", False)])
+async def test_only_throwaway_pods_carry_the_network_policy_label(name, labelled):
+    c = Config()
+    c.KubeSpawner.extra_labels = {"team": "blue"}
+    pod, _ = await manifests(await make_spawner(c, {}, name=name))
+    labels = pod["metadata"]["labels"]
+    assert labels["team"] == "blue" and labels["component"] == "singleuser-server"  # the configured ones stay
+    assert labels.get(THROWAWAY_POD_LABEL) == ("true" if labelled else None)
+
+
+async def test_the_shipped_network_policies_tell_throwaway_pods_apart(tmp_path):
+    files = [HELM_VALUES / "saturn-values.yaml", HELM_VALUES / "anonymous-run.yaml"]
+    config = chart_hub_config(files, tmp_path / "hub")
+    chart_policy = find(rendered(files, workdir=tmp_path), "NetworkPolicy", "singleuser")["spec"]["podSelector"]
+    companion = load_values(HELM_VALUES / "anonymous-network-policy.yaml")["spec"]["podSelector"]
+    anon, ann = [(await manifests(await make_spawner(config, {}, name=n)))[0]["metadata"]["labels"]
+                 for n in ("anon~0a1b2c3d", "ann")]
+    assert selects(chart_policy, anon) and selects(chart_policy, ann)  # the chart limits both
+    assert selects(companion, ann) and not selects(companion, anon)  # the internet comes back for ann only
 
 
 def _gpu_config(tolerations) -> Config:
