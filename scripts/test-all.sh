@@ -4,10 +4,11 @@
 # Order (2-core machines): the Go builds of the test binaries start first, in the background, and
 # run beside the installs.  Then two chains run side by side (end-to-end tests mostly wait on
 # servers, deadlines and browsers, so two fill the machine): in the foreground every test that
-# needs no Go build, on JupyterHub 6.1; in the background, once the build is done, the suites on
-# the real kube-apiserver, then the JupyterHub 5.5 run, which repeats only the tests marked
-# `hub_versions` (behaviour that differs between the supported versions).  Every suite runs even
-# when an earlier one failed; the exit code and the closing line count them all.
+# needs no Go build, on JupyterHub 6.1; in the background the JupyterHub 5.5 run, which repeats only
+# the tests marked `hub_versions` (behaviour that differs between the supported versions), while
+# the builds finish, and then the suites on the real kube-apiserver.  A cold build thus never holds
+# up a suite that does not need it.  Every suite runs even when an earlier one failed; the exit code
+# and the closing line count them all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,26 +84,28 @@ phase "npm packages" make -s node
 phase "JupyterLab extension" make -s labextension
 phase "Debian packages (chromium, bubblewrap)" make -s chromium bubblewrap
 
-# 3. the kube suites, then JupyterHub 5.5, in the background once the Go builds are done ...
-kube_then_jh55() {
+# 3. beside it, in the background: the JupyterHub 5.5 tests that need no Go build (the builds go on
+#    meanwhile), then, once the builds are done, the suites on the real kube-apiserver (6.1, then 5.5)
+jh55_then_kube() {
+  join "venv JupyterHub 5.5"
+  phase "JupyterLab extension (5.5 venv)" make -s labextension55
+  suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m "hub_versions and not kube"
   join "go builds (etcd, kube-apiserver)"
   join "go build (helm)"
   suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
-  join "venv JupyterHub 5.5"
-  phase "JupyterLab extension (5.5 venv)" make -s labextension55
-  suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m hub_versions
+  suite "kube hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m "hub_versions and kube"
   return $FAILED
 }
-background "kube and JupyterHub 5.5 suites" kube_then_jh55
+background "JupyterHub 5.5 and kube suites" jh55_then_kube
 
 # 4. ... beside every test that needs no Go build, on JupyterHub 6.1
 suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"
 
-echo "== [kube and JupyterHub 5.5 suites] (ran in the background; its whole output follows)"
-join "kube and JupyterHub 5.5 suites" +1
+echo "== [JupyterHub 5.5 and kube suites] (ran in the background; its whole output follows)"
+join "JupyterHub 5.5 and kube suites" +1
 
 echo
-echo "== phases (total $(( $(stamp) - T0 ))s; the kube and 5.5 suites ran beside the 6.1 core+e2e suite)"
+echo "== phases (total $(( $(stamp) - T0 ))s; the 5.5 and kube suites ran beside the 6.1 core+e2e suite)"
 sed 's/^/  /' "$OUT/phases.txt"
 "$PYTHON" - "$OUT" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
