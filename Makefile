@@ -71,13 +71,14 @@ labextension55: $(LABEXT)/package.json $(VENV55)/.installed
 	@$(call link_labext,$(VENV55))
 
 # `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
-# matplotlib, JupyterLab, the jupyterhub-saturn CLI and the JupyterLab extension.
+# matplotlib, JupyterLab with real-time collaboration (the `collab` extra), the jupyterhub-saturn CLI and
+# the JupyterLab extension.
 DEMO_DS := .demo-envs/datascience
 
 $(DEMO_DS)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(DEMO_DS)
 	$(DEMO_DS)/bin/pip install -q --upgrade pip
-	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" jupyterlab numpy pandas matplotlib -e .
+	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
 	touch $@
 
 demo-env: $(DEMO_DS)/.installed labextension

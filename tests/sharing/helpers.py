@@ -16,6 +16,7 @@ c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}, "large": {"cpu": 2, "memo
 c.Saturn.images = {"python": {"prefix": sys.prefix}}
 c.Saturn.sharing = {"enabled": True, "groups": ["sharers"], "max_code_lifetime": "7d", "default_expiry": "1d"}
 c.Spawner.args = ["--HubOAuth.cache_max_age=2"]
+c.JupyterHub.last_activity_interval = 3
 c.SaturnGallery.store_dir = "gallery-store"
 c.SaturnGallery.publisher_groups = ["instructors"]
 """
@@ -51,3 +52,16 @@ def accept(hub, session: requests.Session, link: str) -> requests.Response:
     r = session.get(link, timeout=30)
     assert r.status_code == 200, r.text[-800:]
     return authorize(session, session.post(link, data={"_xsrf": xsrf_of(r.text)}, timeout=60))
+
+
+def put_notebook(hub, user: str, path: str, sources: list[str]) -> None:
+    """Write a notebook with these code cells into ``user``'s running server (contents API)."""
+    import nbformat  # noqa: PLC0415
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    token = hub.user_token(user, scopes=[f"access:servers!user={user}"])
+    r = requests.put(f"{hub.url}/user/{user}/api/contents/{path}", json={"type": "notebook", "format": "json",
+                     "content": nb}, headers={"Authorization": f"token {token}"}, timeout=60)
+    assert r.status_code in (200, 201), r.text[:300]

@@ -147,3 +147,18 @@ def test_throwaway_users_never_share_nor_redeem(running):
     assert r.status_code == 403 and "cannot accept a share link" in r.text
     r = visitor.post(link, data={"_xsrf": visitor.cookies.get("_xsrf", path="/hub/") or ""})
     assert r.status_code == 403
+
+
+@pytest.mark.hub_versions
+def test_guest_activity_counts_for_the_owners_server(running):
+    """A guest's requests reach the hub as activity on the owner's server (what auto-shutoff reads)."""
+    hub = running
+    guest = hub.login("carol")
+    accept(hub, guest, create_link(hub, hub.login("alice"), "1h"))
+    before = hub.user_model("alice")["servers"][""]["last_activity"]
+
+    def advanced():
+        assert guest.get(f"{hub.url}/user/alice/api/contents", timeout=30).status_code == 200
+        return hub.user_model("alice")["servers"][""]["last_activity"] > before
+
+    wait_for(advanced, timeout=90, interval=1, what="the guest's activity recorded on alice's server")
