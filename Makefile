@@ -117,11 +117,12 @@ test-jh55: venv55 node chromium bubblewrap kube-binaries helm labextension55
 test:
 	@PYTHON=$(PYTHON) VENV=$(VENV) VENV55=$(VENV55) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/test-all.sh
 
-bench: venv node bubblewrap kube-binaries
+bench: venv node bubblewrap kube-binaries chromium labextension
 	$(VENV)/bin/python benchmarks/spawn_latency.py
 	$(VENV)/bin/python benchmarks/launch_latency.py
 	$(VENV)/bin/python benchmarks/culler_sweep.py
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
+	$(VENV)/bin/python benchmarks/collaboration_latency.py
 
 clean:
 	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .test-results .demo-envs labextension/node_modules labextension/lib $(LABEXT)

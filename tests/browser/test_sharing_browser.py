@@ -72,6 +72,11 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
 
         open_notebook(owner, hub, "together.ipynb")
         open_notebook(guest, hub, "together.ipynb")
+        # JupyterLab's Share button (the labextension) opens this server's sharing page, which only the owner may use
+        href = owner.locator("#jp-saturn-share a").get_attribute("href")
+        assert href.endswith("/hub/saturn/share?server=&owner=alice"), href
+        refused = guest.request.get(hub.url + href)
+        assert refused.status == 403 and "only alice can share this server" in refused.text()
         # the owner types; the guest sees it
         owner.locator(f"{ACTIVE} .jp-CodeCell .cm-content").first.click()
         owner.keyboard.press("End")
