@@ -56,13 +56,13 @@ class SharePageHandler(SaturnPageHandler):
         owner = self.get_argument("owner", "") or (user.name if user else "")
         if len(server) > _SERVER_NAME_MAX:
             _fail(InvalidChoice("server: not a server name", field="server"))
+        if owner != user.name:  # e.g. a guest pressing Share in someone else's JupyterLab
+            _fail(SharingRefused(f"only {owner[:100]} can share this server; you have access to it only",
+                                 field="owner"))
         try:
             self.policy.check_may_share(user.name, [g.name for g in user.groups], admin=bool(user.admin))
         except SharingRefused as err:
             _fail(err)
-        if owner != user.name:  # e.g. a guest pressing Share in someone else's JupyterLab
-            _fail(SharingRefused(f"only {owner or 'its owner'} can share this server; you have access to it only",
-                                 field="owner"))
         if server not in user.orm_user.orm_spawners:
             names = [n for n in user.orm_user.orm_spawners if n] or []
             _fail(InvalidChoice(f"server: you have no server named {server!r}", field="server",
