@@ -89,11 +89,16 @@ class SharePageHandler(SaturnPageHandler):
                 self.db.delete(found)
                 self.db.commit()
         if response.code >= 400:
+            self.log.info("JupyterHub's share API: %s %s -> %s %s", method, path, response.code,
+                          (response.body or b"")[:300])
             try:
                 message = json.loads(response.body).get("message", "")
             except (ValueError, AttributeError):
                 message = ""
-            raise ShareAPIError(response.code if response.code < 500 else 502,
+            # the form named something that is not there: a bad request for this page (JupyterHub 5.5 shows its
+            # 404 page without the message)
+            status = 400 if response.code == 404 else response.code if response.code < 500 else 502
+            raise ShareAPIError(status,
                                 message or f"JupyterHub's share API answered HTTP {response.code}")
         return json.loads(response.body) if response.body else {}
 
@@ -124,7 +129,7 @@ class SharePageHandler(SaturnPageHandler):
         try:
             await self._render(user, server)
         except ShareAPIError as err:
-            raise web.HTTPError(err.status, "%s", err.message) from None
+            raise http_error(SaturnError(err.message, status=err.status)) from None
 
     @web.authenticated
     async def post(self):
@@ -158,7 +163,7 @@ class SharePageHandler(SaturnPageHandler):
             self.log.info("Sharing of %s/%s: %s", user.name, server, done)
             await self._render(user, server, created=created, done=done)
         except ShareAPIError as err:
-            raise web.HTTPError(err.status, "%s", err.message) from None
+            raise http_error(SaturnError(err.message, status=err.status)) from None
 
     def _checked(self, fn, *args):
         try:
@@ -177,7 +182,9 @@ class SharePageHandler(SaturnPageHandler):
 
 
 class SaturnAcceptShareHandler(AcceptShareHandler):
-    """JupyterHub's redeem page with the product's rules first, and a 4xx for every bad link."""
+    """JupyterHub's redeem page with the product's rules first, and a 4xx for every bad link.
+
+    An unknown link is a 400 with the reason, not a 404: JupyterHub 5.5 shows its 404 page without one."""
 
     def initialize(self, policy: SharingPolicy):
         self.policy = policy
@@ -193,10 +200,10 @@ class SaturnAcceptShareHandler(AcceptShareHandler):
             _fail(InvalidChoice("code: this is not a share link (no code in it)", field="code"))
         share_code = orm.ShareCode.find(self.db, code=code)
         if share_code is None:
-            raise web.HTTPError(404, "This share link is not valid: it has expired, was revoked, or never existed; "
-                                     "ask its owner for a new one")
+            _fail(SaturnError("This share link is not valid: it has expired, was revoked, or never existed; "
+                              "ask its owner for a new one", field="code", status=400))
         if share_code.expired:  # JupyterHub's lookup leaves expired codes out; this is the race at the boundary
-            raise web.HTTPError(410, "This share link has expired; ask its owner for a new one")
+            _fail(SaturnError("This share link has expired; ask its owner for a new one", field="code", status=410))
         if is_throwaway(share_code.owner.name):
             _fail(SharingRefused("a temporary (anonymous) server can never be shared", field="code"))
 
