@@ -63,6 +63,8 @@ class SharePageHandler(SaturnPageHandler):
             self.policy.check_may_share(user.name, [g.name for g in user.groups], admin=bool(user.admin))
         except SharingRefused as err:
             _fail(err)
+        if server == "" and "" not in user.orm_user.orm_spawners:
+            _fail(SaturnError("server: start your server first, then share it", field="server", status=409))
         if server not in user.orm_user.orm_spawners:
             names = [n for n in user.orm_user.orm_spawners if n] or []
             _fail(InvalidChoice(f"server: you have no server named {server!r}", field="server",

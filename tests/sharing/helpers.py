@@ -17,6 +17,7 @@ c.Saturn.images = {"python": {"prefix": sys.prefix}}
 c.Saturn.sharing = {"enabled": True, "groups": ["sharers"], "max_code_lifetime": "7d", "default_expiry": "1d"}
 c.Spawner.args = ["--HubOAuth.cache_max_age=2"]
 c.JupyterHub.last_activity_interval = 3
+c.Saturn.auto_shutoff = {"choices": ["1h", "6h"], "default": "1h"}
 c.SaturnGallery.store_dir = "gallery-store"
 c.SaturnGallery.publisher_groups = ["instructors"]
 """

@@ -40,7 +40,7 @@ def test_only_members_of_the_sharing_groups_get_the_page_and_the_scopes(hub):
     assert "saturn-sharer" in hub.api("GET", "/groups/sharers").json()["roles"]
     assert hub.api("GET", "/users/bob").json()["roles"] == ["user"]
     home = hub.login("alice").get(hub.url + "/hub/home").text
-    assert 'id="saturn-sharing"' in home and "saturn/share?server=" in home
+    assert 'id="saturn-sharing"' in home and "start a server first" in home  # links appear for running servers
 
 
 @pytest.mark.hub_versions
@@ -150,15 +150,40 @@ def test_throwaway_users_never_share_nor_redeem(running):
 
 
 @pytest.mark.hub_versions
-def test_guest_activity_counts_for_the_owners_server(running):
-    """A guest's requests reach the hub as activity on the owner's server (what auto-shutoff reads)."""
+def test_guest_activity_pushes_back_the_owners_idle_shutoff(running):
+    """A guest's requests are activity on the owner's server: its idle auto-shutoff (1h here) moves later."""
     hub = running
     guest = hub.login("carol")
     accept(hub, guest, create_link(hub, hub.login("alice"), "1h"))
-    before = hub.user_model("alice")["servers"][""]["last_activity"]
+    token = hub.user_token("alice")
 
-    def advanced():
+    def stop_at():
+        return hub.api("GET", "/saturn/shutoff", token=token).json()["servers"][""]["stop_at"]
+
+    before = stop_at()
+    assert before
+
+    def pushed_back():
         assert guest.get(f"{hub.url}/user/alice/api/contents", timeout=30).status_code == 200
-        return hub.user_model("alice")["servers"][""]["last_activity"] > before
+        return stop_at() > before
 
-    wait_for(advanced, timeout=90, interval=1, what="the guest's activity recorded on alice's server")
+    wait_for(pushed_back, timeout=90, interval=1, what="the guest's activity to push back alice's shutoff")
+    assert hub.user_model("alice")["servers"][""]["ready"]
+
+
+def test_sharing_for_everyone_then_turned_off(hub_factory):
+    """Without groups every signed-in user may share (the default user role gets the scopes); turned off,
+    a restart takes the scopes away and the page refuses naming the setting."""
+    h = hub_factory(SHARING_CONFIG.replace('"groups": ["sharers"], ', ""))
+    h.ensure_user("dora")
+    token = h.user_token("dora")
+    # the default user role carries the share scopes: a link for the (not yet started) default server
+    assert h.api("POST", "/share-codes/dora/", token=token, json={}).status_code == 200
+    assert share_page(h, h.login("dora")).status_code == 200
+    h.stop()
+    h.write_config(SHARING_CONFIG.replace('"enabled": True', '"enabled": False'))
+    h.start()
+    r = h.login("dora").get(h.url + "/hub/saturn/share")
+    assert r.status_code == 403 and "Saturn.sharing.enabled" in r.text
+    assert 'id="saturn-sharing"' not in h.login("dora").get(h.url + "/hub/home").text
+    assert h.api("POST", "/share-codes/dora/", token=token, json={}).status_code == 403
