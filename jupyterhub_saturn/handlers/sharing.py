@@ -78,7 +78,10 @@ class SharePageHandler(SaturnPageHandler):
         scopes = [f"shares!user={user.name}", f"read:shares!user={user.name}"]
         if self.policy.by_name:
             scopes += ["read:users:name", "read:groups:name"]
-        token = user.new_api_token(note="saturn: sharing page", expires_in=60, scopes=scopes)
+        try:
+            token = user.new_api_token(note="saturn: sharing page", expires_in=60, scopes=scopes)
+        except ValueError as e:  # the user's roles lack a scope (an admin's own load_roles took it away)
+            raise ShareAPIError(403, f"your roles do not let you share servers: {e}") from None
         url = self.hub.url.rstrip("/") + "/api/" + path + ("?" + urlencode(query) if query else "")
         request = HTTPRequest(url, method=method, headers={"Authorization": f"token {token}"},
                               body=json.dumps(body) if body is not None else None,
