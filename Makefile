@@ -71,13 +71,14 @@ labextension55: $(LABEXT)/package.json $(VENV55)/.installed
 	@$(call link_labext,$(VENV55))
 
 # `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
-# matplotlib, JupyterLab, the jupyterhub-saturn CLI and the JupyterLab extension.
+# matplotlib, JupyterLab with real-time collaboration (the `collab` extra), the jupyterhub-saturn CLI and
+# the JupyterLab extension.
 DEMO_DS := .demo-envs/datascience
 
 $(DEMO_DS)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(DEMO_DS)
 	$(DEMO_DS)/bin/pip install -q --upgrade pip
-	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" jupyterlab numpy pandas matplotlib -e .
+	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
 	touch $@
 
 demo-env: $(DEMO_DS)/.installed labextension
@@ -116,11 +117,12 @@ test-jh55: venv55 node chromium bubblewrap kube-binaries helm labextension55
 test:
 	@PYTHON=$(PYTHON) VENV=$(VENV) VENV55=$(VENV55) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/test-all.sh
 
-bench: venv node bubblewrap kube-binaries
+bench: venv node bubblewrap kube-binaries chromium labextension
 	$(VENV)/bin/python benchmarks/spawn_latency.py
 	$(VENV)/bin/python benchmarks/launch_latency.py
 	$(VENV)/bin/python benchmarks/culler_sweep.py
 	$(VENV)/bin/python benchmarks/kube_spawn_latency.py
+	$(VENV)/bin/python benchmarks/collaboration_latency.py
 
 clean:
 	rm -rf $(VENV) $(VENV55) node_modules tests/oidc/node_modules .demo .test-results .demo-envs labextension/node_modules labextension/lib $(LABEXT)

@@ -100,6 +100,14 @@ c.SaturnGallery.anonymous_size = "small"
 c.SaturnGallery.warm_pool = {}  # e.g. {"python": 2} keeps two throwaway servers started ahead of demand
 c.Saturn.launch_limits = {"max_throwaway_servers": 10, "max_per_notebook": 5, "rate": {"launches": 10, "per": "1h"}}
 
+# ---------------------------------------------------------------- sharing and editing together (docs/sharing.md)
+# students and instructors may share their running servers (/hub/saturn/share, or "Share" in JupyterLab);
+# guests get access only, and edit notebooks live with the owner (jupyter-collaboration)
+c.Saturn.sharing = {"enabled": True, "groups": ["students", "instructors"],
+                    "max_code_lifetime": "7d", "default_expiry": "1d"}
+# a revoked guest is refused within 30 s (how long a server trusts the hub's last answer about a login)
+c.Spawner.args = ["--HubOAuth.cache_max_age=30"]
+
 # ---------------------------------------------------------------- the culler service (jupyterhub-saturn-culler)
 from jupyterhub_saturn.culler import culler_service  # noqa: E402
 

@@ -22,6 +22,7 @@ from traitlets.config import LoggingConfigurable
 
 from .errors import ConfigError
 from .policy import LaunchLimits, ShutoffPolicy
+from .policy.sharing import SharingPolicy
 from .profiles import Catalog, parse_catalog
 from .profiles.extra_options import parse_extra_options
 
@@ -91,6 +92,14 @@ class Saturn(LoggingConfigurable):
         "max": 8}, "debug": {"type": "bool"}}. Declared keys are checked and reach apply_user_options and
         pre_spawn_hook; undeclared keys are refused with 400 (see jupyterhub_saturn.profiles.extra_options).""",
     )
+    sharing = Dict(
+        default_value=None,
+        allow_none=True,
+        config=True,
+        help="""Sharing one's server: enabled (default false), groups (who may share; absent: everyone),
+        max_code_lifetime, default_expiry, by_name (see jupyterhub_saturn.policy.sharing and docs/sharing.md).""",
+    )
+
     def _parsed(self, kind: str, build, *data):
         """Parse once per distinct config value (per process), whatever the number of instances;
         each instance keeps its result, so repeated reads on a spawn's path cost no re-serialisation."""
@@ -133,12 +142,18 @@ class Saturn(LoggingConfigurable):
             "extra", lambda: parse_extra_options(self.extra_options, "Saturn.extra_options"), self.extra_options
         )
 
+    @property
+    def sharing_policy(self) -> SharingPolicy:
+        """The parsed sharing rules (``c.Saturn.sharing``)."""
+        return self._parsed("sharing", lambda: SharingPolicy.from_config(self.sharing, "Saturn.sharing"), self.sharing)
+
     def validate(self) -> None:
         """Parse everything now (start-up); raises ConfigError naming the key path."""
         self.catalog  # noqa: B018
         self.parsed_extra_options  # noqa: B018
         self.shutoff_policy  # noqa: B018
         self.parsed_launch_limits  # noqa: B018
+        self.sharing_policy  # noqa: B018
 
 
 class SaturnGallery(LoggingConfigurable):

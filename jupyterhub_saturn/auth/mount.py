@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..handlers import saturn_handlers
 from ..settings import Saturn
 from ..throwaway import is_throwaway
+from .roles import sharing_roles
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates")
 AUTHENTICATOR_ENTRY_POINTS = "jupyterhub.authenticators"
@@ -46,6 +47,34 @@ def validate_startup(app) -> None:
     started = getattr(spawner_class, "on_hub_start", None)  # e.g. saturn-kube's clean-up of orphans
     if started is not None:
         started(app)
+
+
+def grant_sharing(app) -> None:
+    """Give the share scopes to whom ``Saturn.sharing`` lets share, and to nobody when it is off.
+
+    JupyterHub resets the default ``user`` role to its config and deletes roles missing from
+    ``load_roles`` at every start, before this runs, so turning sharing off takes the scopes away.
+    """
+    from jupyterhub import orm, roles  # noqa: PLC0415 - at start-up, with the hub's database
+
+    granted = sharing_roles(Saturn(config=app.config, log=app.log).sharing_policy)
+    db = app.db
+    if granted["user_role_scopes"]:
+        user_role = orm.Role.find(db, "user")
+        scopes = list(user_role.scopes) + [s for s in granted["user_role_scopes"] if s not in user_role.scopes]
+        roles.create_role(db, {"name": "user", "description": user_role.description, "scopes": scopes})
+    spec = granted["role"]
+    if spec is not None:
+        role = roles.create_role(db, {k: spec[k] for k in ("name", "description", "scopes")})
+        for name in spec["groups"]:
+            group = orm.Group.find(db, name)
+            if group is None:
+                group = orm.Group(name=name)
+                db.add(group)
+                db.commit()
+            roles.grant_role(db, group, role)
+    if granted["user_role_scopes"] or spec is not None:
+        app.log.info("jupyterhub-saturn: sharing on for %s", ", ".join(spec["groups"]) if spec else "every user")
 
 
 def place_templates(app) -> None:
@@ -85,6 +114,7 @@ def mount(app) -> list:
         print(f"jupyterhub-saturn configuration error: {text}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     place_templates(app)
+    grant_sharing(app)
     app.log.info("jupyterhub-saturn mounted into %s (%d routes)", type(app.authenticator).__name__, len(routes))
     return routes
 

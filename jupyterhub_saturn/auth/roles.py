@@ -138,3 +138,23 @@ def apply_saturn_roles(c, spec: Mapping | None, *, authenticator: str = "OAuthen
         if current or result[key]:
             section[key] = current | set(result[key])
     return result
+
+
+SHARER_ROLE = "saturn-sharer"
+
+
+def sharing_roles(policy) -> dict:
+    """What ``Saturn.sharing`` (a :class:`~jupyterhub_saturn.policy.sharing.SharingPolicy`) grants.
+
+    ``{"role": <role spec or None>, "user_role_scopes": [...]}``: with sharing off, nothing; with
+    ``groups``, a ``saturn-sharer`` role for those groups; without, the scopes go to JupyterHub's
+    default ``user`` role (which throwaway users do not hold). Pure: the mount applies it.
+    """
+    scopes = policy.sharer_scopes()
+    if not scopes:
+        return {"role": None, "user_role_scopes": []}
+    if policy.groups is None:
+        return {"role": None, "user_role_scopes": scopes}
+    return {"role": {"name": SHARER_ROLE, "description": "jupyterhub-saturn: may share their own servers",
+                     "scopes": scopes, "groups": list(policy.groups)},
+            "user_role_scopes": []}

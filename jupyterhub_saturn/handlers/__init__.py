@@ -18,4 +18,8 @@ def saturn_handlers(app) -> list:
     from .timeleft import routes as timeleft_routes  # noqa: PLC0415 - imports JupyterHub
 
     routes += timeleft_routes
+    # sharing one's server: the page, and JupyterHub's accept-share page with the product's rules first
+    from .sharing import routes as sharing_routes  # noqa: PLC0415 - imports JupyterHub
+
+    routes += sharing_routes(app)
     return routes

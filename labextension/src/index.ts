@@ -9,7 +9,7 @@
  * on the hub's origin (`hubHost`), which answers CORS to this user's server origin only.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
@@ -170,4 +170,49 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/** The hub's sharing page for this server (the page itself refuses anyone but the owner). */
+export function shareUrl(hubPrefix: string, owner: string, server: string): string {
+  return (
+    URLExt.join(hubPrefix, 'saturn/share') +
+    '?server=' + encodeURIComponent(server) + '&owner=' + encodeURIComponent(owner)
+  );
+}
+
+/** "Share this server…": a command (palette) and a button in the top bar opening the hub's sharing page. */
+const share: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterhub-saturn:share',
+  description: 'Share this server: opens the hub\'s sharing page (links, people, revoke).',
+  autoStart: true,
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null) => {
+    const hubPrefix = PageConfig.getOption('hubPrefix');
+    const owner = PageConfig.getOption('hubUser');
+    if (!hubPrefix || !owner || owner.toLowerCase().startsWith('anon~')) {
+      return; // not under JupyterHub, or a temporary server (never shared)
+    }
+    const url = shareUrl(hubPrefix, owner, PageConfig.getOption('hubServerName') || '');
+    app.commands.addCommand('saturn:share', {
+      label: 'Share this server…',
+      caption: 'Invite others into this server to edit notebooks together, live',
+      execute: () => {
+        window.open(url, '_blank', 'noopener');
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: 'saturn:share', category: 'JupyterHub' });
+    }
+    const button = new Widget();
+    button.id = 'jp-saturn-share';
+    button.addClass('jp-saturn-share');
+    const anchor = document.createElement('a');
+    anchor.textContent = 'Share';
+    anchor.href = url;
+    anchor.target = '_blank';
+    anchor.rel = 'noopener';
+    anchor.title = 'Invite others into this server to edit notebooks together, live';
+    button.node.appendChild(anchor);
+    app.shell.add(button, 'top', { rank: 1000 });
+  }
+};
+
+export default [plugin, share];

@@ -82,3 +82,16 @@ def test_jupyterhub_accepts_the_roles_and_custom_scope():
     finally:
         for name in result["custom_scopes"]:
             jh_scopes.scope_definitions.pop(name, None)
+
+
+def test_sharing_roles_follow_saturn_sharing():
+    from jupyterhub_saturn.auth.roles import SHARER_ROLE, sharing_roles
+    from jupyterhub_saturn.policy.sharing import SharingPolicy
+
+    assert sharing_roles(SharingPolicy.from_config(None)) == {"role": None, "user_role_scopes": []}
+    everyone = sharing_roles(SharingPolicy.from_config({"enabled": True}))
+    assert everyone["role"] is None and "shares!user" in everyone["user_role_scopes"]
+    groups = sharing_roles(SharingPolicy.from_config({"enabled": True, "groups": ["a", "b"], "by_name": False}))
+    assert groups["role"] == {"name": SHARER_ROLE, "description": groups["role"]["description"],
+                              "scopes": ["shares!user"], "groups": ["a", "b"]}
+    assert groups["user_role_scopes"] == []
