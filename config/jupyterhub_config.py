@@ -104,9 +104,8 @@ c.Saturn.launch_limits = {"max_throwaway_servers": 10, "max_per_notebook": 5, "r
 # students and instructors may share their running servers (/hub/saturn/share, or "Share" in JupyterLab);
 # guests get access only, and edit notebooks live with the owner (jupyter-collaboration)
 c.Saturn.sharing = {"enabled": True, "groups": ["students", "instructors"],
-                    "max_code_lifetime": "7d", "default_expiry": "1d"}
-# a revoked guest is refused within 30 s (how long a server trusts the hub's last answer about a login)
-c.Spawner.args = ["--HubOAuth.cache_max_age=30"]
+                    "max_code_lifetime": "7d", "default_expiry": "1d",
+                    "revoke_within": "30s"}  # a running server refuses a revoked guest within 30 s
 
 # ---------------------------------------------------------------- the culler service (jupyterhub-saturn-culler)
 from jupyterhub_saturn.culler import culler_service  # noqa: E402

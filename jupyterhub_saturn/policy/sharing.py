@@ -7,6 +7,7 @@ Configuration (``Saturn.sharing``; every key optional)::
     max_code_lifetime: 7d         # the longest a share link may live (JupyterHub's own cap is one year)
     default_expiry: 1d            # what the sharing page offers first (<= max_code_lifetime)
     by_name: true                 # sharers may share with a user or group by name (they see names)
+    revoke_within: 30s            # how soon a revoked guest is refused by a running server (its login cache)
 
 Rules, each refusal an error value naming the rule (403) or the field (400):
 
@@ -29,7 +30,9 @@ from .durations import config_duration, format_duration, parse_duration
 #: JupyterHub's bounds on a share code's ``expires_in`` (apihandlers/shares.py: one minute .. one year)
 HUB_MIN_CODE_SECONDS = 60
 HUB_MAX_CODE_SECONDS = 525600 * 60
-KEYS = ("enabled", "groups", "max_code_lifetime", "default_expiry", "by_name")
+KEYS = ("enabled", "groups", "max_code_lifetime", "default_expiry", "by_name", "revoke_within")
+#: bounds on revoke_within: the single-user server asks the hub again at least this often
+REVOKE_WITHIN_RANGE = (1, 3600)
 #: the scopes a sharer needs (granted by the product's role only when sharing is on)
 SHARER_SCOPES = ("shares!user",)
 #: what sharing by name needs besides (JupyterHub checks them on the sharer)
@@ -52,6 +55,7 @@ class SharingPolicy:
     max_code_lifetime: int = 7 * 86400
     default_expiry: int = 86400
     by_name: bool = True
+    revoke_within: int = 30
 
     @classmethod
     def from_config(cls, value: Mapping | None, path: str = "Saturn.sharing") -> SharingPolicy:
@@ -86,8 +90,19 @@ class SharingPolicy:
             raise ConfigError(f"{path}.default_expiry",
                               f"{format_duration(default)} must be between 1m and max_code_lifetime "
                               f"({format_duration(cap)})")
+        revoke = config_duration(value.get("revoke_within", cls.revoke_within), path=f"{path}.revoke_within")
+        if not REVOKE_WITHIN_RANGE[0] <= revoke <= REVOKE_WITHIN_RANGE[1]:
+            raise ConfigError(f"{path}.revoke_within", f"{format_duration(revoke)} must be between 1s and 1h")
         return cls(enabled=value.get("enabled", False), groups=groups, max_code_lifetime=cap,
-                   default_expiry=default, by_name=value.get("by_name", True))
+                   default_expiry=default, by_name=value.get("by_name", True), revoke_within=revoke)
+
+    def server_args(self, args: Iterable[str]) -> list[str]:
+        """Single-user server arguments that make a revoke reach a running server within ``revoke_within``:
+        its cache of the hub's answer about a login (``HubOAuth.cache_max_age``, 300 s upstream) is
+        shortened when sharing is on, unless the admin's own ``args`` already set it."""
+        if not self.enabled or any("cache_max_age" in str(a) for a in args):
+            return []
+        return [f"--HubOAuth.cache_max_age={self.revoke_within}"]
 
     # ------------------------------------------------------------------ who may share
 

@@ -212,10 +212,12 @@ class SaturnSpawnerMixin(Configurable):
                 setattr(self, name, value)
 
     def get_args(self):
-        """The backend's args plus the server's own shutdown settings (defence in depth):
+        """The backend's args, a short login cache when sharing is on (a revoke reaches the server within
+        ``Saturn.sharing.revoke_within``), plus the server's own shutdown settings (defence in depth):
         kernels idle for the idle timeout are culled, and the server stops itself when it has
         had no activity and no kernels a little after the culler should have stopped it."""
         args = list(super().get_args())
+        args += self.saturn.sharing_policy.server_args(args)
         shutoff = self.saturn_shutoff
         if shutoff is None or shutoff.idle_timeout is None:
             return args

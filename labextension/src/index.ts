@@ -93,7 +93,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const server = PageConfig.getOption('hubServerName') || '';
     // '' when the server shares the hub's origin; the hub's origin under subdomain_host
     const hubHost = PageConfig.getOption('hubHost') || '';
-    const url = hubHost + URLExt.join(hubPrefix, 'saturn/time-left') + '?server=' + encodeURIComponent(server);
+    // the server's owner: a guest of a shared server sees the owner's time left and warning too
+    const owner = PageConfig.getOption('hubUser') || '';
+    const url = hubHost + URLExt.join(hubPrefix, 'saturn/time-left') + '?server=' + encodeURIComponent(server) +
+      (owner ? '&user=' + encodeURIComponent(owner) : '');
 
     const keepUrl = (): string => {
       const widget = app.shell.currentWidget as any;

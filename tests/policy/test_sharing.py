@@ -38,6 +38,9 @@ def test_enabled_grants_share_scopes_and_names_only_with_by_name():
     ({"max_code_lifetime": "400d"}, "Saturn.sharing.max_code_lifetime"),
     ({"max_code_lifetime": "1h", "default_expiry": "1d"}, "Saturn.sharing.default_expiry"),
     ({"default_expiry": "10s"}, "Saturn.sharing.default_expiry"),
+    ({"revoke_within": "0s"}, "Saturn.sharing.revoke_within"),
+    ({"revoke_within": "2h"}, "Saturn.sharing.revoke_within"),
+    ({"revoke_within": "soon"}, "Saturn.sharing.revoke_within"),
 ])
 def test_config_mistakes_name_the_key(value, path):
     with pytest.raises(ConfigError) as e:
@@ -49,6 +52,15 @@ def test_start_up_validation_covers_sharing():
     with pytest.raises(ConfigError, match=r"^Saturn.sharing.default_expiry"):
         Saturn(sharing={"max_code_lifetime": "1h", "default_expiry": "2h"}).validate()
     assert Saturn(sharing={"enabled": True}).sharing_policy.enabled
+
+
+def test_a_revoke_reaches_running_servers_within_revoke_within():
+    assert ON.revoke_within == 30 and ON.server_args([]) == ["--HubOAuth.cache_max_age=30"]
+    assert SharingPolicy.from_config({"enabled": True, "revoke_within": "5s"}).server_args(["--x"]) == [
+        "--HubOAuth.cache_max_age=5"]
+    # the admin's own setting wins; sharing off changes nothing
+    assert ON.server_args(["--HubOAuth.cache_max_age=120"]) == []
+    assert SharingPolicy.from_config({"revoke_within": "5s"}).server_args([]) == []
 
 
 def test_default_expiry_follows_a_short_cap():

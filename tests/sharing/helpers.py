@@ -14,8 +14,8 @@ SHARING_CONFIG = """
 c.JupyterHub.spawner_class = "saturn-local"
 c.Saturn.sizes = {"small": {"cpu": 1, "memory": "2G"}, "large": {"cpu": 2, "memory": "4G"}}
 c.Saturn.images = {"python": {"prefix": sys.prefix}}
-c.Saturn.sharing = {"enabled": True, "groups": ["sharers"], "max_code_lifetime": "7d", "default_expiry": "1d"}
-c.Spawner.args = ["--HubOAuth.cache_max_age=2"]
+c.Saturn.sharing = {"enabled": True, "groups": ["sharers"], "max_code_lifetime": "7d", "default_expiry": "1d",
+                    "revoke_within": "2s"}
 c.JupyterHub.last_activity_interval = 3
 c.Saturn.auto_shutoff = {"choices": ["1h", "6h"], "default": "1h"}
 c.SaturnGallery.store_dir = "gallery-store"

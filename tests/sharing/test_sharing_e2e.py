@@ -56,6 +56,15 @@ def test_owner_shares_a_link_guest_gets_access_only_and_revoke_ends_it(running):
     assert guest.get(hub.url + "/user/alice/api/status").status_code == 200
     page = share_page(hub, owner)
     assert 'data-kind="user" data-name="carol"' in page.text
+    # the guest sees the owner's time left (JupyterLab's status bar and shutoff warning ask this page)
+    left = guest.get(hub.url + "/hub/saturn/time-left", params={"user": "alice", "server": ""})
+    assert left.status_code == 200, left.text
+    assert left.json()["guest"] and left.json()["user"] == "alice" and not left.json()["throwaway"]
+    assert left.json()["status"]["seconds_left"] > 0
+    # nobody else does, whatever they ask: the same 404 as for a server that does not exist
+    for params in ({"user": "alice"}, {"user": "nobody-here"}, {"user": "<script>\u202e", "server": "\x00"}):
+        r = hub.login("bob").get(hub.url + "/hub/saturn/time-left", params=params)
+        assert r.status_code == 404 and r.json()["message"] == "no server of that name is shared with you", r.text
     # access only: no stop, no start with other options, no delete
     token = hub.user_token("carol")
     assert hub.api("DELETE", "/users/alice/server", token=token).status_code in (403, 404)
@@ -67,6 +76,7 @@ def test_owner_shares_a_link_guest_gets_access_only_and_revoke_ends_it(running):
     assert r.status_code == 200 and 'id="saturn-share-nobody"' in r.text
     wait_for(lambda: guest.get(hub.url + "/user/alice/api/status").status_code in (403, 404), timeout=60,
              what="the revoked guest refused")
+    assert guest.get(hub.url + "/hub/saturn/time-left", params={"user": "alice"}).status_code == 404
 
 
 @pytest.mark.hub_versions
