@@ -17,6 +17,7 @@ from ..profiles import NO_GPU
 from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
 from .base import SaturnPageHandler, friendly_404
+from .launcher import STEPS
 
 #: download extension -> export format
 DOWNLOADS = {"ipynb": "ipynb", "html": "html", "md": "markdown", "py": "python"}
@@ -109,14 +110,16 @@ class NotebookPageHandler(SaturnPageHandler):
             "saturn_report_actions.html", downloads=list(DOWNLOADS), env=env,
             can_run=(user is not None and not throwaway) or self.ctx.gallery.anonymous,
             anonymous_copy=user is None or throwaway, lifetime=throwaway_lifetime(self.ctx.saturn.shutoff_policy.config),
-            run_login_url=login + "?next=" + quote(run_url), **common)
+            run_login_url=login + "?next=" + quote(run_url), steps=[label for _, label in STEPS], **common)
         try:
             html = compose(export.body.decode("utf-8"), **fragments)
         except SaturnError as err:
             self.saturn_fail(err)
         for key, value in export.headers.items():
             self.set_header(key, value)
-        self.set_header("Cache-Control", "no-cache, private")
+        # no-store keeps the page out of the back/forward cache: going back never shows the launch steps a
+        # click revealed (the report itself is cached by the hub, per version)
+        self.set_header("Cache-Control", "no-store, private")
         self.finish(html)
 
     def site_name(self) -> str:
