@@ -115,6 +115,10 @@ class Record:
                 raise ValueError(f"text field holds {type(text).__name__}")
             if isinstance(text, str) and text_problem(text):
                 raise ValueError(f"unpublishable text in the record: {text_problem(text)}")
+        try:
+            tags = parse_tags(data.get("tags") or None)
+        except InvalidField as e:
+            raise ValueError(e.text) from None
         record = cls(
             id=expect_id,
             author=str(data["author"]),
@@ -127,7 +131,7 @@ class Record:
             size=int(data["size"]),
             sha256=str(data["sha256"]),
             updated_by=str(data.get("updated_by", "")),
-            tags=parse_tags(data.get("tags") or None),
+            tags=tags,
         )
         try:
             record.to_json()  # dates a page can show (a huge or NaN time would fail there, for every reader)
