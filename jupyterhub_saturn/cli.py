@@ -4,7 +4,7 @@
 server, with the server's own API token (``JUPYTERHUB_API_TOKEN``/``JUPYTERHUB_API_URL``
 are set there by JupyterHub), or from anywhere with ``--hub-url`` and ``--token``.
 Publishing again republishes (same id and URL) the caller's notebook with the same title (or
-the one named by ``--id``); ``--new`` publishes a separate copy. ``unpublish ID`` removes one;
+the one named by ``--id``); ``--new`` publishes a separate copy. ``--tag`` (repeatable) tags it. ``unpublish ID`` removes one;
 ``list`` shows what is published. Links are printed with the hub's public address
 (``$JUPYTERHUB_PUBLIC_HUB_URL``, set by JupyterHub when ``c.JupyterHub.public_url`` is, or
 ``--public-url``), never the hub's internal API address.
@@ -81,6 +81,8 @@ def _publish(args) -> int:
         body["title"] = args.title
     if args.description:
         body["description"] = args.description
+    if args.tag is not None:
+        body["tags"] = [t for item in args.tag for t in item.split(",") if t.strip()]
     env = {k: getattr(args, k) for k in ENV_KINDS if getattr(args, k)}
     if env:
         body["environment"] = env
@@ -217,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--new", action="store_true", help="publish a new copy even if one with this title exists")
     pub.add_argument("--title")
     pub.add_argument("--description")
+    pub.add_argument("--tag", action="append", metavar="TAG",
+                     help="a tag (repeat, or comma-separate: --tag physics --tag week-3); republishing without "
+                          "--tag keeps the tags, --tag '' removes them")
     for kind in ENV_KINDS:
         pub.add_argument(f"--{kind}", help=f"the {kind} the notebook runs with")
     pub.set_defaults(func=_publish)

@@ -34,6 +34,7 @@ from .errors import InvalidField, NotAuthor, UnknownNotebook
 from .fields import check_text, text_problem
 from .ids import check_id, new_id
 from .notebook import DEFAULT_MAX_BYTES, derive_title, parse_notebook
+from .tags import parse_tags
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Record:
     size: int
     sha256: str
     updated_by: str = ""
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         """The record as a JSON-able dict (times as ISO 8601 UTC)."""
@@ -85,6 +87,7 @@ class Record:
             "size": self.size,
             "sha256": self.sha256,
             "updated_by": self.updated_by,
+            "tags": list(self.tags),
         }
 
     def _to_disk(self) -> dict:
@@ -93,6 +96,7 @@ class Record:
             "updated_by",
         )}
         data["environment"] = dict(self.environment)
+        data["tags"] = list(self.tags)
         data["format"] = 1
         return data
 
@@ -111,6 +115,10 @@ class Record:
                 raise ValueError(f"text field holds {type(text).__name__}")
             if isinstance(text, str) and text_problem(text):
                 raise ValueError(f"unpublishable text in the record: {text_problem(text)}")
+        try:
+            tags = parse_tags(data.get("tags") or None)
+        except InvalidField as e:
+            raise ValueError(e.text) from None
         record = cls(
             id=expect_id,
             author=str(data["author"]),
@@ -123,6 +131,7 @@ class Record:
             size=int(data["size"]),
             sha256=str(data["sha256"]),
             updated_by=str(data.get("updated_by", "")),
+            tags=tags,
         )
         try:
             record.to_json()  # dates a page can show (a huge or NaN time would fail there, for every reader)
@@ -253,11 +262,12 @@ class NotebookStore:
         id: str | None = None,  # noqa: A002 - the public name of the argument
         filename: str | None = None,
         admin: bool = False,
+        tags: object = None,
     ) -> Record:
         """Publish a new notebook, or a new version of ``id`` (author or ``admin=True`` only).
 
         Republishing keeps the id (the public URL) and ``created``; it replaces the content
-        and ``updated``; ``description``/``environment`` left as ``None`` keep their old values.
+        and ``updated``; ``description``/``environment``/``tags`` left as ``None`` keep their old values.
         """
         _check_author(author)
         check_text(title, "title", max_chars=MAX_TITLE_INPUT)
@@ -268,13 +278,31 @@ class NotebookStore:
             description = _check_description(description)
         if environment is not None:
             environment = _check_environment(environment)
+        tags = None if tags is None else parse_tags(tags)
         nb, blob = parse_notebook(notebook, self.max_bytes)
         resolved_title = derive_title(nb, title=title, filename=filename)
         if id is None:
-            return self._create(blob, author, resolved_title, description or "", environment or {})
-        return self._replace(id, blob, author, resolved_title, description, environment, admin)
+            return self._create(blob, author, resolved_title, description or "", environment or {}, tags or ())
+        return self._replace(id, blob, author, resolved_title, description, environment, admin, tags)
 
-    def _create(self, blob: bytes, author: str, title: str, description: str, env: dict) -> Record:
+    def edit(self, nb_id: str, *, user: str, admin: bool = False, title: str | None = None,
+             description: str | None = None, tags: object = None) -> Record:
+        """Change the title, description or tags of ``nb_id`` (author or ``admin=True``), keeping its notebook.
+
+        Makes a new version (the rendered page shows the title); ``None`` keeps a value.
+        """
+        _check_author(user, "user")
+        check_text(title, "title", max_chars=MAX_TITLE_INPUT)
+        if description is not None:
+            description = _check_description(description)
+        tags = None if tags is None else parse_tags(tags)
+        old, blob = self.read(nb_id)
+        nb, blob = parse_notebook(blob, self.max_bytes)
+        resolved_title = old.title if title is None else derive_title(nb, title=title)
+        return self._replace(nb_id, blob, user, resolved_title, description, None, admin, tags)
+
+    def _create(self, blob: bytes, author: str, title: str, description: str, env: dict,
+                tags: tuple[str, ...]) -> Record:
         for _ in range(20):
             nb_id = new_id(title)
             path = self._dir / nb_id
@@ -288,11 +316,11 @@ class NotebookStore:
                 return self._commit(path, blob, Record(
                     id=nb_id, author=author, title=title, description=description, environment=env,
                     created=now, updated=now, version=_next_version(None), size=len(blob),
-                    sha256=hashlib.sha256(blob).hexdigest(), updated_by=author,
+                    sha256=hashlib.sha256(blob).hexdigest(), updated_by=author, tags=tags,
                 ))
         raise RuntimeError("could not allocate a fresh notebook id")  # 36**8 space: never in practice
 
-    def _replace(self, nb_id, blob, user, title, description, env, admin) -> Record:
+    def _replace(self, nb_id, blob, user, title, description, env, admin, tags=None) -> Record:
         path = self._path(nb_id)
         self._load(nb_id)  # 404 before taking a lock in a directory that does not exist
         with locked(path / LOCK):
@@ -307,6 +335,7 @@ class NotebookStore:
                 environment=old.environment if env is None else env,
                 created=old.created, updated=max(self._clock(), old.updated), version=_next_version(old.version),
                 size=len(blob), sha256=hashlib.sha256(blob).hexdigest(), updated_by=user,
+                tags=old.tags if tags is None else tags,
             )
             return self._commit(path, blob, record, previous=old.version)
 

@@ -17,6 +17,7 @@ from ..profiles import NO_GPU
 from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
 from .base import SaturnPageHandler, friendly_404
+from .launcher import STEPS
 
 #: download extension -> export format
 DOWNLOADS = {"ipynb": "ipynb", "html": "html", "md": "markdown", "py": "python"}
@@ -44,14 +45,18 @@ class GalleryListHandler(SaturnPageHandler):
             labels = environment_labels(catalog, r.environment)
             cards.append({
                 "id": r.id, "title": r.title, "author": r.author, "description": r.description,
-                "updated": r.to_json()["updated"], "labels": list(labels.values()),
+                "updated": r.to_json()["updated"], "labels": list(labels.values()), "tags": list(r.tags),
                 "image": r.environment.get("image") or catalog.defaults.get("image", ""),
                 "page_url": f"{origin}{self.hub.base_url}gallery/{r.id}",
                 "run_url": f"{origin}{self.hub.base_url}run/{r.id}",
             })
         images = sorted({c["image"] for c in cards})
+        user = self.current_user
         html = await self.render_template(
-            "saturn_gallery.html", cards=cards, may_publish=self.may_publish(self.current_user),
+            "saturn_gallery.html", cards=cards, may_publish=self.may_publish(user),
+            me="" if user is None else user.name, is_admin=bool(user and user.admin),
+            tags=sorted({t for c in cards for t in c["tags"]}),
+            unpublished=self.get_argument("unpublished", "") == "1",
             authors=sorted({c["author"] for c in cards}),
             environments=[(key, catalog.display_name("image", key)) for key in images],
             badge_url=f"{origin}{self.hub.base_url}gallery/badge.svg",
@@ -109,14 +114,17 @@ class NotebookPageHandler(SaturnPageHandler):
             "saturn_report_actions.html", downloads=list(DOWNLOADS), env=env,
             can_run=(user is not None and not throwaway) or self.ctx.gallery.anonymous,
             anonymous_copy=user is None or throwaway, lifetime=throwaway_lifetime(self.ctx.saturn.shutoff_policy.config),
-            run_login_url=login + "?next=" + quote(run_url), **common)
+            run_login_url=login + "?next=" + quote(run_url), steps=[label for _, label in STEPS],
+            can_edit=bool(user and not throwaway and (user.name == record.author or user.admin)), **common)
         try:
             html = compose(export.body.decode("utf-8"), **fragments)
         except SaturnError as err:
             self.saturn_fail(err)
         for key, value in export.headers.items():
             self.set_header(key, value)
-        self.set_header("Cache-Control", "no-cache, private")
+        # no-store keeps the page out of the back/forward cache: going back never shows the launch steps a
+        # click revealed (the report itself is cached by the hub, per version)
+        self.set_header("Cache-Control", "no-store, private")
         self.finish(html)
 
     def site_name(self) -> str:

@@ -8,7 +8,7 @@ from .. import metrics
 from ..gallery import GalleryExports, NotebookStore
 from ..policy import LaunchGate
 from ..settings import Saturn, SaturnGallery
-from . import gallery, keep, publish, run
+from . import gallery, gallery_edit, keep, publish, run
 from .base import SaturnContext
 from .launcher import Launcher, ensure_throwaway_role
 
@@ -33,4 +33,5 @@ def gallery_routes(app) -> list:
 
         IOLoop.current().add_callback(launcher.kick_refill)
         PeriodicCallback(launcher.kick_refill, 5000).start()
-    return [(pattern, handler, {"ctx": ctx}) for pattern, handler in publish.routes + run.routes + gallery.routes + keep.routes]
+    return [(pattern, handler, {"ctx": ctx}) for pattern, handler in publish.routes + run.routes + gallery_edit.routes + gallery.routes
+            + keep.routes]

@@ -2,9 +2,11 @@
 
 Publishers are admins, members of ``SaturnGallery.publisher_groups`` and holders of the
 ``custom:saturn:publish`` scope. The body is multipart (a ``notebook`` file plus
-``title``, ``description``, ``image``, ``size``, ``gpu`` fields) or JSON
-(``{"notebook": {...}, "title": ..., "environment": {"image": ..., ...}}``). Text fields and JSON depth
-are checked by :mod:`jupyterhub_saturn.gallery.fields` (400 naming the field).
+``title``, ``description``, ``tags`` (comma-separated), ``image``, ``size``, ``gpu`` fields) or JSON
+(``{"notebook": {...}, "title": ..., "tags": [...], "environment": {"image": ..., ...}}``). Text fields and
+JSON depth are checked by :mod:`jupyterhub_saturn.gallery.fields`, tags by :mod:`~jupyterhub_saturn.gallery.tags`
+(400 naming the field). ``PATCH /hub/api/saturn/notebooks/<id>`` with ``{"title", "description", "tags"}``
+edits a published notebook without re-uploading it (its author or an admin).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ..gallery.fields import MAX_JSON_DEPTH, check_json_depth
 from .base import SaturnAPIHandler, SaturnPageHandler
 
 ENV_KINDS = ("image", "size", "gpu", "disk")
+BODY_KEYS = ["notebook", "title", "description", "tags", "environment", "filename"]
+EDIT_KEYS = ["title", "description", "tags"]
 
 
 class _PublishMixin:
@@ -67,6 +71,7 @@ class _PublishMixin:
                 "notebook": files[0]["body"], "filename": files[0].get("filename"),
                 "title": self.get_body_argument("title", "") or None,
                 "description": self.get_body_argument("description", "") or None,
+                "tags": self.get_body_argument("tags", None),
                 "environment": self.check_environment({k: v for k, v in env.items() if v}),
             }
         check_json_depth(self.request.body or b"", "body", MAX_JSON_DEPTH + 1)  # the notebook's bound, plus the wrapper
@@ -76,10 +81,9 @@ class _PublishMixin:
             raise InvalidChoice("the body is neither JSON nor a multipart upload", field="body") from None
         if not isinstance(data, dict) or "notebook" not in data:
             raise InvalidChoice("the JSON body must be an object with a 'notebook' key", field="notebook")
-        unknown = set(data) - {"notebook", "title", "description", "environment", "filename"}
+        unknown = set(data) - set(BODY_KEYS)
         if unknown:
-            raise InvalidChoice(f"unknown key {sorted(unknown)[0]!r}", field=sorted(unknown)[0],
-                                allowed=["notebook", "title", "description", "environment", "filename"])
+            raise InvalidChoice(f"unknown key {sorted(unknown)[0]!r}", field=sorted(unknown)[0], allowed=BODY_KEYS)
         notebook = data["notebook"]
         if not isinstance(notebook, (dict, str)):
             raise InvalidChoice("notebook must be the .ipynb JSON object (or its text)", field="notebook")
@@ -87,7 +91,8 @@ class _PublishMixin:
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise InvalidChoice(f"{key} must be a string", field=key)
         return {"notebook": notebook, "title": data.get("title"), "description": data.get("description"),
-                "filename": data.get("filename"), "environment": self.check_environment(data.get("environment"))}
+                "filename": data.get("filename"), "tags": data.get("tags"),
+                "environment": self.check_environment(data.get("environment"))}
 
     async def publish_body(self, user, *, nb_id=None):
         """Publish (or with ``nb_id``, republish) the request's upload as ``user``; raises SaturnError."""
@@ -97,7 +102,7 @@ class _PublishMixin:
             return self.ctx.store.publish(
                 body["notebook"], author=user.name, title=body["title"], description=body["description"],
                 environment=(body["environment"] or None) if nb_id else body["environment"],
-                filename=body["filename"], id=nb_id, admin=bool(nb_id) and user.admin,
+                filename=body["filename"], id=nb_id, admin=bool(nb_id) and user.admin, tags=body["tags"],
             )
 
         record = await self.off_loop(write)
@@ -105,6 +110,16 @@ class _PublishMixin:
             self.ctx.exports.forget(nb_id)
         self.log.info("%s published %s (%s)", user.name, record.id, record.title)
         metrics.published("republish" if nb_id else "publish")
+        return record
+
+    async def edit_record(self, user, nb_id: str, fields: dict):
+        """Apply ``{"title", "description", "tags"}`` (each optional) to ``nb_id`` as ``user``; raises SaturnError."""
+        record = await self.off_loop(lambda: self.ctx.store.edit(
+            nb_id, user=user.name, admin=user.admin, title=fields.get("title"),
+            description=fields.get("description"), tags=fields.get("tags")))
+        self.ctx.exports.forget(nb_id)
+        self.log.info("%s edited %s (%s)", user.name, record.id, record.title)
+        metrics.published("edit")
         return record
 
     def record_json(self, record) -> dict:
@@ -144,6 +159,24 @@ class NotebookAPIHandler(_PublishMixin, SaturnAPIHandler):
         user = self.require_publisher()
         try:
             record = await self.publish_body(user, nb_id=nb_id)
+        except SaturnError as err:
+            self.saturn_fail(err)
+        self.finish(json.dumps(self.record_json(record)))
+
+    async def patch(self, nb_id):
+        user = self.require_publisher()
+        try:
+            try:
+                data = json.loads(self.request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                raise InvalidChoice("the body must be a JSON object", field="body") from None
+            if not isinstance(data, dict) or not data:
+                raise InvalidChoice("the body must be a JSON object with title, description or tags",
+                                    field="body", allowed=EDIT_KEYS)
+            unknown = sorted(set(data) - set(EDIT_KEYS))
+            if unknown:
+                raise InvalidChoice(f"unknown key {unknown[0][:40]!r}", field=unknown[0][:40], allowed=EDIT_KEYS)
+            record = await self.edit_record(user, nb_id, data)
         except SaturnError as err:
             self.saturn_fail(err)
         self.finish(json.dumps(self.record_json(record)))

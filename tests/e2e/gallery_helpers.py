@@ -57,3 +57,12 @@ def run_copy(hub, nb_id: str, session: requests.Session | None = None, headers: 
 
     status = wait_for(done, timeout=180, interval=0.3, what="launch to finish")
     return s, status
+
+
+def launch_steps_visible(cdp) -> bool:
+    """Whether Run this copy's steps are on screen in a Chromium page's current document (the report's, the run
+    page's or the launch page's), asked over ``cdp`` (``context.new_cdp_session(page)``): unlike Playwright's
+    locators, it does not wait for a navigation in flight to commit."""
+    r = cdp.send("Runtime.evaluate", {"expression": "!!(document.getElementById('saturn-launch-steps') || "
+                                      "{checkVisibility: () => false}).checkVisibility()", "returnByValue": True})
+    return r.get("result", {}).get("value") is True

@@ -320,3 +320,53 @@ def test_record_nested_too_deep_for_the_parser_is_skipped(store):
     bad = store.publish(nb_with("# bad"), author="alice")
     (store.root / "notebooks" / bad.id / "record.json").write_text("[" * 100_000 + "]" * 100_000)
     assert store.list() == []
+
+
+def test_tags_are_stored_kept_on_republish_and_replaced_when_given(store):
+    rec = store.publish(nb_with("# Tagged"), author="prof", tags="Physics, waves")
+    assert rec.tags == ("physics", "waves") and rec.to_json()["tags"] == ["physics", "waves"]
+    again = store.publish(nb_with("# Tagged v2"), author="prof", id=rec.id)
+    assert again.tags == ("physics", "waves")
+    assert store.publish(nb_with("# Tagged v3"), author="prof", id=rec.id, tags=[]).tags == ()
+    with pytest.raises(InvalidField) as e:
+        store.publish(nb_with("# Bad"), author="prof", tags=["no spaces"])
+    assert e.value.field == "tags"
+
+
+def test_edit_changes_title_description_tags_but_not_the_notebook(store):
+    rec = store.publish(nb_with("# Original"), author="prof", description="old", tags=["a"])
+    _, before = store.read(rec.id)
+    edited = store.edit(rec.id, user="prof", title="Better title", tags="b, c")
+    assert (edited.title, edited.description, edited.tags) == ("Better title", "old", ("b", "c"))
+    assert edited.version != rec.version and edited.created == rec.created and store.read(rec.id)[1] == before
+    assert store.edit(rec.id, user="prof", description="new").title == "Better title"
+    with pytest.raises(NotAuthor):
+        store.edit(rec.id, user="mallory", title="mine now")
+    assert store.edit(rec.id, user="root", admin=True, tags=[]).tags == ()
+    for kwargs, field in (({"title": "  "}, "title"), ({"description": 5}, "description"), ({"tags": 5}, "tags"),
+                          ({"title": "a\u202eb"}, "title")):
+        with pytest.raises(InvalidField) as e:
+            store.edit(rec.id, user="prof", **kwargs)
+        assert e.value.field == field
+    with pytest.raises(UnknownNotebook):
+        store.edit("nope-abcdefgh", user="prof", title="x")
+
+
+def test_records_without_tags_still_load(store):
+    rec = store.publish(nb_with("# Old"), author="prof")
+    path = store.root / "notebooks" / rec.id / "record.json"
+    data = json.loads(path.read_text())
+    del data["tags"]
+    path.write_text(json.dumps(data))
+    assert store.get(rec.id).tags == ()
+
+
+def test_stored_record_with_bad_tags_is_damaged_not_400(store):
+    rec = store.publish(nb_with("# Tags"), author="prof")
+    path = store.root / "notebooks" / rec.id / "record.json"
+    data = json.loads(path.read_text())
+    data["tags"] = ["<script>"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(UnknownNotebook):
+        store.get(rec.id)
+    assert store.list() == []
