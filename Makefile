@@ -13,6 +13,13 @@ Z2JH_CHART_DIR ?= ../shared/z2jh-chart/4.4.0
 HUB_IMAGE_PINS := $(Z2JH_CHART_DIR)/hub-image-requirements.txt
 PYTEST_ARGS ?=
 
+# installs print what needs a user's attention and nothing else: setuptools' generic notice about editable
+# installs is silenced, and npm reports errors only (configurable-http-proxy 5.3's commander asks for Node 22 in
+# its metadata and runs on Debian's Node 20, which the suites show; the labextension's build tools need no
+# install scripts)
+QUIET_PIP := PYTHONWARNINGS=ignore
+NPM_FLAGS := --no-audit --no-fund --loglevel=error
+
 .PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries helm bench clean labextension labextension55
 
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -20,7 +27,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	# idle-culler 2.0: the culler benchmark's peer; pycurl: the z2jh chart config selects tornado's curl client
-	$(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]" "jupyterhub-idle-culler==2.0.0" "pycurl==7.46.0"
+	$(QUIET_PIP) $(VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[test]" "jupyterhub-idle-culler==2.0.0" "pycurl==7.46.0"
 	touch $@
 
 # no forced upgrades: the hub image's exact set, the package (with the kube and oauth extras) on top,
@@ -29,9 +36,9 @@ $(VENV55)/.installed: setup.cfg pyproject.toml $(HUB_IMAGE_PINS)
 	$(PYTHON) -m venv $(VENV55)
 	$(VENV55)/bin/pip install -q --upgrade pip
 	$(VENV55)/bin/pip install -q -r "$(HUB_IMAGE_PINS)"
-	$(VENV55)/bin/pip install -q -e ".[kube,oauth]"
+	$(QUIET_PIP) $(VENV55)/bin/pip install -q -e ".[kube,oauth]"
 	$(VENV55)/bin/python -m tests.hub_image_pins "$(HUB_IMAGE_PINS)"
-	$(VENV55)/bin/pip install -q -c "$(HUB_IMAGE_PINS)" -e ".[test]"
+	$(QUIET_PIP) $(VENV55)/bin/pip install -q -c "$(HUB_IMAGE_PINS)" -e ".[test]"
 	$(VENV55)/bin/python -m tests.hub_image_pins "$(HUB_IMAGE_PINS)"
 	cp "$(HUB_IMAGE_PINS)" $(VENV55)/hub-image-pins.txt
 	touch $@
@@ -40,12 +47,12 @@ venv: $(VENV)/.installed
 venv55: $(VENV55)/.installed
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci $(NPM_FLAGS)
 	touch $@
 
 node: node_modules/.installed
 	@if [ -f tests/oidc/package.json ]; then \
-		[ -f tests/oidc/node_modules/.installed ] || (npm ci --no-audit --no-fund --prefix tests/oidc && touch tests/oidc/node_modules/.installed); \
+		[ -f tests/oidc/node_modules/.installed ] || (npm ci $(NPM_FLAGS) --prefix tests/oidc && touch tests/oidc/node_modules/.installed); \
 	fi
 
 # The JupyterLab extension (time left, shutoff warning, keep a copy): TypeScript built with the
@@ -55,7 +62,7 @@ LABEXT := jupyterhub_saturn/labextension
 LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*.css) labextension/package.json labextension/tsconfig.json
 
 labextension/node_modules/.installed: labextension/package.json labextension/package-lock.json
-	npm ci --no-audit --no-fund --prefix labextension
+	npm ci $(NPM_FLAGS) --prefix labextension
 	touch $@
 
 $(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed $(VENV)/.installed
@@ -78,7 +85,7 @@ DEMO_DS := .demo-envs/datascience
 $(DEMO_DS)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(DEMO_DS)
 	$(DEMO_DS)/bin/pip install -q --upgrade pip
-	$(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
+	$(QUIET_PIP) $(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
 	touch $@
 
 demo-env: $(DEMO_DS)/.installed labextension
@@ -99,8 +106,7 @@ helm: venv
 	$(VENV)/bin/python -m tests.kube.helm
 
 demo: venv node_modules/.installed bubblewrap labextension demo-env
-	@echo "Open http://127.0.0.1:8000 and log in as 'student' or 'instructor' with password 'saturn-demo'."
-	$(VENV)/bin/jupyterhub -f config/jupyterhub_config.py
+	@VENV=$(VENV) bash scripts/demo.sh
 
 # the pure core and adapters' unit tests: no hub, no browser, no Go build
 unit: venv
