@@ -39,7 +39,6 @@ from .form import FormContext
 from .gpu_pool import GpuPool, detected_devices, shared_pool
 from .lifetime import ServerLifetimeMixin
 from .mixin import SaturnSpawnerMixin
-from .readiness import wait_listening
 from .sandboxing import SandboxMixin
 
 
@@ -284,7 +283,6 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                                                   cpus=self.cpu_limit or sel.size.cpu)
             if sel is not None:
                 self._apply_disk_quota(sel)
-            started = time.monotonic()
             if not self.sandbox:
                 result = await super().start()
             else:
@@ -293,7 +291,6 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                 # the watchdog runs inside the sandbox, beside the server it bounds
                 with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
                     result = await super().start()
-            await self._wait_listening(result, started)
             return result
         except SaturnError as err:
             self._release()
@@ -301,15 +298,6 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
         except BaseException:
             self._release()
             raise
-
-    async def _wait_listening(self, result, started: float) -> None:
-        """Return once the server listens (see :mod:`.readiness`), within ``http_timeout`` and
-        well inside ``start_timeout``."""
-        if not (isinstance(result, tuple) and len(result) == 2):
-            return
-        proc = getattr(self, "proc", None)
-        budget = min(self.http_timeout, self.start_timeout - (time.monotonic() - started) - 5)
-        await wait_listening(result[0], result[1], lambda: proc is None or proc.poll() is None, budget)
 
     def _release(self) -> None:
         try:
