@@ -87,7 +87,8 @@ def test_the_culler_service_runs(demo):
 
 def test_the_demo_config_is_the_one_make_demo_runs():
     makefile = (REPO / "Makefile").read_text()
-    assert "jupyterhub -f config/jupyterhub_config.py" in makefile
+    assert "bash scripts/demo.sh" in makefile
+    assert '/bin/jupyterhub" -f config/jupyterhub_config.py' in (REPO / "scripts" / "demo.sh").read_text()
     readme = (REPO / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme and "saturn-demo" in readme
     # and the file is valid Python that JupyterHub can load
