@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -284,14 +283,12 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
             if sel is not None:
                 self._apply_disk_quota(sel)
             if not self.sandbox:
-                result = await super().start()
-            else:
-                uid, gid = self.sandbox_identity()
-                own_home(self.home, uid, gid)
-                # the watchdog runs inside the sandbox, beside the server it bounds
-                with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
-                    result = await super().start()
-            return result
+                return await super().start()
+            uid, gid = self.sandbox_identity()
+            own_home(self.home, uid, gid)
+            # the watchdog runs inside the sandbox, beside the server it bounds
+            with self.watchdog_in_cmd(), self.sandboxed_cmd(uid, gid, self.home):
+                return await super().start()
         except SaturnError as err:
             self._release()
             raise http_error(err) from None
