@@ -1,10 +1,11 @@
 """Run this copy: throwaway users, spawning with the notebook's environment, copying the notebook in.
 
 The orchestration between the hub and the pure core: the launch limits
-(:mod:`jupyterhub_saturn.policy.launch_limits`) decide whether a launch may start, the
-profile catalog decides what it may run, and this module carries it out on the hub
-(create the user, start the server, write the copy through the server's contents API)
-and reports progress to the launch page. A warm pool keeps throwaway servers started
+(:mod:`jupyterhub_saturn.policy.launch_limits`) decide whether a launch may start,
+:mod:`jupyterhub_saturn.policy.copy_options` what it may run (and whether a running server of
+another environment should be offered a restart), and this module carries it out on the hub
+(create the user, start or restart the server, write the copy through the server's contents
+API) and reports progress to the launch page. A warm pool keeps throwaway servers started
 ahead of demand.
 """
 
@@ -26,12 +27,12 @@ from ..compat import spawn_pending
 from ..errors import SaturnError
 from ..gallery.notebook import copy_name
 from ..gallery.trust import strip_trust
-from ..profiles import NO_GPU, default_choice, entitled_choices
+from ..policy.copy_options import NOTEBOOK_KEY, EnvironmentOffer, copy_options, environment_offer, restart_options
+from ..profiles import NO_GPU
 from ..throwaway import new_name
 
 THROWAWAY_GROUP = "saturn-throwaway"
 THROWAWAY_ROLE = "saturn-throwaway"
-NOTEBOOK_KEY = "saturn_notebook"
 THROWAWAY_ROLE_SPEC = {
     "name": THROWAWAY_ROLE,
     "description": "Throwaway users of Run this copy: their own server and nothing else",
@@ -57,12 +58,16 @@ class Launch:
     id: str
     user: str
     notebook: str
-    state: str = "queued"  # queued -> starting -> copying -> ready | failed
+    state: str = "queued"  # queued [-> choose] -> starting -> copying -> ready | failed
     message: str = "Waiting for a server…"
     url: str = ""
     key: str = ""  # the run page's one-time launch key (a second POST with it joins this launch)
     started: float = field(default_factory=time.monotonic)
     step: int = 0  # index in STEPS of the last step reached (kept when failing)
+    #: state "choose": the user's server runs another environment; nothing happens until they answer
+    offer: EnvironmentOffer | None = None
+    #: the notebook a kept anonymous copy brings (copied instead of the published version)
+    content: dict | None = field(default=None, repr=False)
 
     def advance(self, state: str, message: str) -> None:
         """Move to ``state`` (a STEPS state or "failed") with a message for the page."""
@@ -76,7 +81,8 @@ class Launch:
 
     def to_json(self) -> dict:
         return {"id": self.id, "state": self.state, "message": self.message, "url": self.url, "step": self.step,
-                "steps": [label for _, label in STEPS], "elapsed": round(time.monotonic() - self.started, 1)}
+                "steps": [label for _, label in STEPS], "elapsed": round(time.monotonic() - self.started, 1),
+                "offer": self.offer.to_json() if self.offer is not None and self.state == "choose" else None}
 
 
 def ensure_throwaway_role(db) -> None:
@@ -137,23 +143,8 @@ class Launcher:
 
     def options_for(self, record, groups, *, throwaway: bool) -> dict:
         """user_options for a copy of ``record``: its environment, within what the runner may use."""
-        catalog = self.saturn.catalog
-        env = record.environment or {}
-        options = {}
-        for kind in ("size", "gpu", "disk", "image"):
-            wanted = env.get(kind)
-            allowed = entitled_choices(catalog, kind, groups)
-            if wanted in allowed:
-                options[kind] = wanted
-            else:
-                options[kind] = default_choice(catalog, kind, groups)
-        if throwaway:
-            options["gpu"] = NO_GPU
-            anon = self.gallery.anonymous_size or catalog.defaults["size"]
-            sizes = list(catalog.sizes)
-            if sizes.index(options["size"]) > sizes.index(anon):
-                options["size"] = anon
-        return options
+        return copy_options(self.saturn.catalog, getattr(record, "environment", None), groups, throwaway=throwaway,
+                            anonymous_size=self.gallery.anonymous_size)
 
     # ------------------------------------------------------------------ users
 
@@ -278,39 +269,88 @@ class Launcher:
         keeps it, as JupyterHub's own spawn does, after the response has gone. ``notebook``
         (nbformat JSON) is copied instead of the published version (a kept anonymous copy).
         ``on_done()`` is called when the background work ends, however it ends.
+
+        A signed-in user whose running server has another environment than the notebook's gets a
+        launch waiting in state ``choose`` (:meth:`choose` carries on): nothing is stopped unasked.
         """
         self._forget_old()
-        launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id, key=key)
+        launch = Launch(id=secrets.token_urlsafe(12), user=user.name, notebook=record.id, key=key, content=notebook)
         self.launches[launch.id] = launch
         if key:
             self.by_key[key] = launch.id
-        task = asyncio.ensure_future(self._run(handler, launch, user, record, throwaway, notebook))
+        offer = None if throwaway else self.environment_offer(user, record)
+        if offer is not None:
+            launch.offer = offer
+            launch.advance("choose", offer.message())
+            if on_done is not None:
+                on_done()
+            return launch
+        self._background(self._run(handler, launch, user, record, throwaway, notebook), on_done)
+        return launch
+
+    def environment_offer(self, user, record) -> EnvironmentOffer | None:
+        """The offer to restart ``user``'s running server in ``record``'s environment, if it runs another."""
+        spawner = user.spawners[""]
+        if not spawner.active:
+            return None
+        return environment_offer(self.saturn.catalog, spawner.user_options, getattr(record, "environment", None),
+                                 [g.name for g in user.groups])
+
+    def choose(self, handler, launch: Launch, user, record, choice: str) -> None:
+        """Carry on a launch waiting in state ``choose``: ``"restart"`` the server in the notebook's
+        environment (the user's click), or ``"keep"`` it and copy into it. A launch no longer waiting
+        (a double click) is left as it is."""
+        if launch.state != "choose":
+            return
+        restart = launch.offer if choice == "restart" else None
+        launch.advance("queued", "Waiting for your server…")
+        self._background(self._run(handler, launch, user, record, False, launch.content, restart=restart), None)
+
+    def _background(self, coro, on_done) -> None:
+        task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self._task_done)
         if on_done is not None:
             task.add_done_callback(lambda _: on_done())
-        return launch
 
     def _task_done(self, task: asyncio.Task) -> None:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.log.error("A launch task failed", exc_info=task.exception())
 
-    async def launch(self, handler, record, user, *, throwaway: bool) -> Launch:
-        """Start a launch (see :meth:`start`); kept for callers that await it."""
-        return self.start(handler, record, user, throwaway=throwaway)
-
-    async def _run(self, handler, launch: Launch, user, record, throwaway: bool, notebook=None) -> None:
+    async def _run(self, handler, launch: Launch, user, record, throwaway: bool, notebook=None,
+                   restart: EnvironmentOffer | None = None) -> None:
         spawner = user.spawners[""]
-        if not spawner.active:
-            launch.advance("starting", "Starting a server…")
-            groups = [g.name for g in user.groups]
+        groups = [g.name for g in user.groups]
+        if restart is not None:
+            # the user's click: their choices with the notebook's environment (even if the server stopped meanwhile)
+            options = restart_options(spawner.user_options, restart.wanted, record.id)
+        if restart is not None and spawner.active:
+            launch.advance("starting", f"Stopping your server to restart it in {restart.wanted_name}…")
+            try:
+                stopping = await handler.stop_single_user(user, "")
+                if asyncio.isfuture(stopping):  # the hub stops on past its slow_stop_timeout: wait for the end
+                    await stopping
+                if spawner.active:
+                    raise SaturnError("it is still running; stop it from the home page and try again", status=409)
+            except Exception as e:  # noqa: BLE001 - reported on the launch page
+                self.log.warning("Launch %s of %s for %s could not stop the server: %s", launch.id, record.id,
+                                 user.name, _message(e))
+                launch.advance("failed", f"your server could not be stopped: {_message(e)}")
+                metrics.launch("failed")
+                return
+        elif restart is None and not spawner.active:
             options = self.options_for(record, groups, throwaway=throwaway)
+            options[NOTEBOOK_KEY] = record.id
+        elif restart is None:
+            options = None  # copy into the running server
+        if options is not None:
+            launch.advance("starting", "Starting a server…")
             if not throwaway:
+                options.pop("auto_shutoff", None)
                 kept = self.last_shutoff_choice(spawner, options, groups)
                 if kept:
                     options["auto_shutoff"] = kept
-            options[NOTEBOOK_KEY] = record.id
             try:
                 await handler.spawn_single_user(user, "", options=options)
             except Exception as e:  # noqa: BLE001 - reported on the launch page

@@ -7,6 +7,10 @@ picks a throwaway user for a visitor (logging them in as that user) or the user'
 server, starts the launch in the background and answers at once with a redirect to the
 launch page, which follows progress until the copy is open in JupyterLab. A POST repeating
 the run page's one-time ``launch_key`` (a double click, a reload) joins the first launch.
+
+A signed-in user whose running server has another environment than the notebook's is asked
+first (launch state ``choose``): ``POST …/launch/<id>/choice`` with ``choice=restart`` stops the
+server and starts it in the notebook's environment, ``choice=keep`` copies into it as it is.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from tornado import web
 
 from .. import metrics
 from ..errors import SaturnError
+from ..policy.copy_options import parse_choice
 from ..policy.lifetime import throwaway_lifetime
 from ..throwaway import is_throwaway
 from .base import SaturnPageHandler, friendly_404
@@ -112,17 +117,34 @@ class LaunchPageHandler(SaturnPageHandler):
             raise web.HTTPError(404, "no such launch (it may have expired); start again from the notebook's page")
         return launch
 
+    def _record_of(self, launch):
+        try:
+            return self.ctx.store.get(launch.notebook)
+        except SaturnError:  # unpublished since (a kept copy still opens)
+            return SimpleNamespace(id=launch.notebook, title=launch.notebook, environment={})
+
     async def get(self, nb_id, launch_id):
         launch = self._launch(launch_id)
-        try:
-            record = self.ctx.store.get(launch.notebook)
-        except SaturnError:  # unpublished since (a kept copy still opens)
-            record = SimpleNamespace(id=launch.notebook, title=launch.notebook)
+        record = self._record_of(launch)
         html = await self.render_template("saturn_launch.html", record=record, launch=launch,
                                           steps=[label for _, label in STEPS],
                                           status_url=self.hub.base_url + f"run/status/{launch.id}")
         self.set_header("Cache-Control", "no-store")
         self.finish(html)
+
+
+class LaunchChoiceHandler(LaunchPageHandler):
+    """The owner's answer to a launch's environment offer (``choice``: ``restart`` or ``keep``)."""
+
+    async def post(self, nb_id, launch_id):
+        launch = self._launch(launch_id)
+        try:
+            choice = parse_choice(self.get_body_argument("choice", ""))
+        except SaturnError as err:
+            self.saturn_fail(err)
+        # a launch no longer waiting (a double click, a second tab) is left as it is
+        self.ctx.launcher.choose(self, launch, self.current_user, self._record_of(launch), choice)
+        self.redirect(self.hub.base_url + f"run/{launch.notebook}/launch/{launch.id}", status=303)
 
 
 class LaunchStatusHandler(LaunchPageHandler):
@@ -152,6 +174,7 @@ def _spawn_detail(spawner) -> str:
 
 routes = [
     (r"/run/status/([^/]+)", LaunchStatusHandler),
+    (r"/run/([^/]+)/launch/([^/]+)/choice", LaunchChoiceHandler),
     (r"/run/([^/]+)/launch/([^/]+)", LaunchPageHandler),
     (r"/run/([^/]+)/?", RunPageHandler),
 ]

@@ -17,6 +17,13 @@ c.SaturnGallery.store_dir = "gallery-store"
 c.SaturnGallery.publisher_groups = ["instructors"]
 """
 
+#: two environments tests tell apart by the variable each gives its servers (Run this copy's restart offer)
+TWO_ENVIRONMENTS = """
+c.Saturn.images = {"python": {"display_name": "Python 3", "prefix": sys.prefix, "env": {"SATURN_TEST_ENV": "python"}},
+                   "ds": {"display_name": "Data science", "prefix": sys.prefix, "env": {"SATURN_TEST_ENV": "ds"}}}
+c.Saturn.auto_shutoff = {"choices": ["1h", "6h"], "default": "1h"}
+"""
+
 
 def sample_notebook(title: str = "Lecture 1", code: str = "print(6 * 7)") -> dict:
     nb = nbformat.v4.new_notebook()
@@ -38,7 +45,8 @@ def xsrf_of(html: str) -> str:
 
 
 def run_copy(hub, nb_id: str, session: requests.Session | None = None, headers: dict | None = None):
-    """Press Run this copy like a browser; return (session, final launch status)."""
+    """Press Run this copy like a browser; return (session, final launch status): ready, failed, or choose
+    (the user's server runs another environment and the launch waits for their answer)."""
     s = session or requests.Session()
     page = s.get(f"{hub.url}/hub/run/{nb_id}?manual=1", timeout=30, headers=headers)
     assert page.status_code == 200, page.text[:300]
@@ -53,7 +61,7 @@ def run_copy(hub, nb_id: str, session: requests.Session | None = None, headers: 
 
     def done():
         st = s.get(hub.url + status_url, timeout=30).json()
-        return st if st["state"] in ("ready", "failed") else None
+        return st if st["state"] in ("ready", "failed", "choose") else None
 
     status = wait_for(done, timeout=180, interval=0.3, what="launch to finish")
     return s, status
