@@ -65,8 +65,12 @@ labextension/node_modules/.installed: labextension/package.json labextension/pac
 	npm ci $(NPM_FLAGS) --prefix labextension
 	touch $@
 
-$(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed $(VENV)/.installed
-	cd labextension && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx tsc && "$(CURDIR)/$(VENV)/bin/jupyter-builder" build .
+# BUILD_VENV: the virtualenv whose jupyter-builder (a JupyterLab dependency) builds it: the test venv, or the
+# demo's own hub venv under `make demo` (order-only: a reinstalled venv does not make the extension stale)
+BUILD_VENV ?= $(VENV)
+
+$(LABEXT)/package.json: $(LABEXT_SRC) labextension/node_modules/.installed | $(BUILD_VENV)/.installed
+	cd labextension && PATH="$(CURDIR)/$(BUILD_VENV)/bin:$$PATH" npx tsc && "$(CURDIR)/$(BUILD_VENV)/bin/jupyter-builder" build .
 	@touch $@
 
 link_labext = mkdir -p $(1)/share/jupyter/labextensions && ln -sfn "$(CURDIR)/$(LABEXT)" $(1)/share/jupyter/labextensions/jupyterhub-saturn
@@ -77,18 +81,31 @@ labextension: $(LABEXT)/package.json
 labextension55: $(LABEXT)/package.json $(VENV55)/.installed
 	@$(call link_labext,$(VENV55))
 
-# `make demo`'s "Data science" environment: its own prefix (not the test venv) with numpy, pandas and
-# matplotlib, JupyterLab with real-time collaboration (the `collab` extra), the jupyterhub-saturn CLI and
-# the JupyterLab extension.
+# `make demo` runs from virtualenvs of its own, with the runtime extras only (never the test tools):
+# - DEMO_VENV: the hub, and the demo's "Python 3" environment: JupyterHub, the package, JupyterLab with
+#   real-time collaboration (the `collab` extra), the jupyterhub-saturn CLI and the JupyterLab extension;
+# - DEMO_DS: the "Data science" environment, the same plus numpy, pandas and matplotlib.
+DEMO_VENV := .demo-envs/hub
 DEMO_DS := .demo-envs/datascience
 
-$(DEMO_DS)/.installed: setup.cfg pyproject.toml
-	$(PYTHON) -m venv $(DEMO_DS)
-	$(DEMO_DS)/bin/pip install -q --upgrade pip
-	$(QUIET_PIP) $(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
-	touch $@
+$(DEMO_VENV)/.installed: setup.cfg pyproject.toml
+	@echo "make demo: installing the demo hub's environment into $(DEMO_VENV) (first run only)"
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
+	@$(PYTHON) -m venv $(DEMO_VENV)
+	@$(DEMO_VENV)/bin/pip install -q --upgrade pip
+	@$(QUIET_PIP) $(DEMO_VENV)/bin/pip install -q "$(JH_LATEST)" -e ".[collab]"
+	@touch $@
 
-demo-env: $(DEMO_DS)/.installed labextension
+$(DEMO_DS)/.installed: setup.cfg pyproject.toml
+	@echo "make demo: installing the \"Data science\" environment into $(DEMO_DS) (first run only)"
+	@$(PYTHON) -m venv $(DEMO_DS)
+	@$(DEMO_DS)/bin/pip install -q --upgrade pip
+	@$(QUIET_PIP) $(DEMO_DS)/bin/pip install -q "$(JH_LATEST)" numpy pandas matplotlib -e ".[collab]"
+	@touch $@
+
+demo-env: $(DEMO_VENV)/.installed $(DEMO_DS)/.installed
+	@$(MAKE) --no-print-directory $(LABEXT)/package.json BUILD_VENV=$(DEMO_VENV)
+	@$(call link_labext,$(DEMO_VENV))
 	@$(call link_labext,$(DEMO_DS))
 
 chromium:
@@ -105,8 +122,8 @@ kube-binaries: venv
 helm: venv
 	$(VENV)/bin/python -m tests.kube.helm
 
-demo: venv node_modules/.installed bubblewrap labextension demo-env
-	@VENV=$(VENV) bash scripts/demo.sh
+demo: node_modules/.installed bubblewrap demo-env
+	@VENV=$(DEMO_VENV) bash scripts/demo.sh
 
 # the pure core and adapters' unit tests: no hub, no browser, no Go build
 unit: venv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -86,10 +87,47 @@ def test_the_culler_service_runs(demo):
 
 
 def test_the_demo_config_is_the_one_make_demo_runs():
-    makefile = (REPO / "Makefile").read_text()
-    assert "bash scripts/demo.sh" in makefile
     assert '/bin/jupyterhub" -f config/jupyterhub_config.py' in (REPO / "scripts" / "demo.sh").read_text()
     readme = (REPO / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme and "saturn-demo" in readme
     # and the file is valid Python that JupyterHub can load
     assert subprocess.run([sys.executable, "-m", "py_compile", str(REPO / "config" / "jupyterhub_config.py")]).returncode == 0
+
+
+def test_make_demo_runs_from_its_own_venv_without_the_test_extras():
+    # make's own plan (nothing runs: -n), every target taken as out of date (-B)
+    plan = subprocess.run(["make", "-n", "-B", "demo"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert plan.returncode == 0, plan.stderr
+    lines = plan.stdout.splitlines()
+    installs = [line for line in lines if "pip install" in line and " -e " in line]
+    assert any(".demo-envs/hub/bin/pip install" in line and '-e ".[collab]"' in line for line in installs), installs
+    assert installs and not any("[test]" in line or ".[kube" in line or "oauth" in line for line in installs), installs
+    assert "VENV=.demo-envs/hub bash scripts/demo.sh" in lines, lines[-5:]
+    assert not any(".venv" in line for line in lines)  # the test venvs stay as they are, unused
+    # the labextension is built with the demo hub venv's jupyter-builder and linked into both demo environments
+    assert any(".demo-envs/hub/bin/jupyter-builder" in line for line in lines)
+    assert sum("share/jupyter/labextensions/jupyterhub-saturn" in line for line in lines) >= 2
+
+
+#: installed in the test venv for the tests only (setup.cfg's `test` extra): the demo must not need them
+TEST_ONLY = ("pytest", "pytest_asyncio", "hypothesis", "playwright", "psutil", "oauthenticator", "kubespawner")
+
+
+def test_the_demo_config_and_what_it_loads_need_no_test_extra(tmp_path):
+    code = f"""
+import importlib.abc, sys
+class TestOnly(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {TEST_ONLY!r}:
+            raise ImportError("the demo imported a test-only package: " + name)
+sys.meta_path.insert(0, TestOnly())
+from traitlets.config import PyFileConfigLoader
+config = PyFileConfigLoader("jupyterhub_config.py", path={str(REPO / "config")!r}).load_config()
+assert config.JupyterHub.spawner_class == "saturn-local"
+import jupyterhub_saturn.auth.builtin, jupyterhub_saturn.spawners.local, jupyterhub_saturn.handlers
+import jupyterhub_saturn.culler.app, jupyterhub_saturn.cli, jupyterhub_saturn.singleuser.watchdog
+print("ok")
+"""
+    env = {**os.environ, "SATURN_DEMO_DIR": str(tmp_path / "state")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
