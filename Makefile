@@ -125,9 +125,11 @@ helm: venv
 demo: node_modules/.installed bubblewrap demo-env
 	@VENV=$(DEMO_VENV) bash scripts/demo.sh
 
-# the pure core and adapters' unit tests: no hub, no browser, no Go build
+# the pure core and adapters' unit tests, in seconds: no hub, no browser, no Go build, no process started
+# (tests marked e2e, kube or processes run in `make test`), property tests at a tenth of their examples
+# (tests/property_budget.py; the full suite tries them all)
 unit: venv
-	$(VENV)/bin/python -m pytest -q -m "not e2e and not kube" $(PYTEST_ARGS)
+	SATURN_TESTS=unit $(VENV)/bin/python -m pytest -q -p no:cacheprovider -m "not e2e and not kube and not processes" $(PYTEST_ARGS)
 
 test-latest: venv node chromium bubblewrap kube-binaries helm labextension
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from . import processes
+from . import processes, property_budget  # noqa: F401 - property_budget: `make unit`'s hypothesis profile
 from .harness import Hub
 
 #: how long the end-of-run check waits for processes that are still exiting

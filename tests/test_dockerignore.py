@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -59,6 +61,7 @@ def test_the_context_is_the_package_sources_only(tmp_path):
                    for p in context_files(REPO))
 
 
+@pytest.mark.processes  # a setuptools build
 def test_the_package_builds_from_the_context_alone(tmp_path):
     ctx = tmp_path / "ctx"
     for path in context_files(REPO):

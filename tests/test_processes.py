@@ -9,8 +9,12 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from .harness import REPO, wait_for
 from .processes import RUN_VAR, alive, run_id, tag_env, tagged
+
+pytestmark = pytest.mark.processes  # runs pytest itself and sleeping children
 
 LEAKY = textwrap.dedent("""
     import subprocess, sys

@@ -90,6 +90,7 @@ def _wait(pid: int, timeout: float = 60.0) -> None:
     pytest.fail("child process never got the lock")
 
 
+@pytest.mark.processes  # a forked process
 def test_lock_is_exclusive_across_processes(tmp_path):
     lock = tmp_path / ".lock"
     marker = tmp_path / "child-got-lock"

@@ -10,6 +10,7 @@ from nbconvert.filters.highlight import Highlight2HTML
 from jupyterhub_saturn.gallery.codeblocks import CodeBlocks, is_inert_highlight
 
 from .hostile import PAYLOAD_JS
+from ..property_budget import examples
 
 HOSTILE_SOURCE = f"</pre></div><script>{PAYLOAD_JS}</script><img src=x onerror=\"{PAYLOAD_JS}\"> & ' \" <!--"
 
@@ -21,7 +22,7 @@ def test_real_pygments_output_is_accepted(lexer):
     assert "<script" not in html
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.text(max_size=200), st.sampled_from(["ipython3", "html", "xml", "text"]))
 def test_any_source_highlights_to_an_inert_block(source, lexer):
     assert is_inert_highlight(Highlight2HTML(pygments_lexer=lexer)(source))

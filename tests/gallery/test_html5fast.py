@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from jupyterhub_saturn.gallery import sanitize
 from jupyterhub_saturn.gallery.html5fast import make_linear
+from ..property_budget import examples
 
 
 def _reference():
@@ -25,7 +26,7 @@ _pieces = st.sampled_from([
 ])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(_pieces, max_size=40).map("".join))
 @example("<pre><script>\n")  # a stripped tag, then the newline the tree builder drops after <pre>
 @example("<pre><script></script>\n\nx")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from jupyterhub_saturn.gallery.errors import InvalidField
 from jupyterhub_saturn.gallery.ids import ID_MAX, check_id, new_id, slugify
+from ..property_budget import examples
 
 
 @pytest.mark.parametrize("title, slug", [
@@ -57,7 +58,7 @@ def test_check_id_accepts():
     assert check_id("my-notebook-v2-abcdefgh") == "my-notebook-v2-abcdefgh"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=80))
 def test_any_text_is_either_a_safe_id_or_a_clear_error(value):
     try:

@@ -14,6 +14,7 @@ from jupyterhub_saturn.gallery.errors import InvalidField, InvalidNotebook, Note
 from jupyterhub_saturn.gallery.notebook import derive_title, first_heading, parse_notebook, plain_text
 
 from .hostile import benign_notebook
+from ..property_budget import examples
 
 
 def _nb(*cells, **meta):
@@ -141,7 +142,7 @@ def _valid_base():
     return _nb(nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("1"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300))
 def test_fuzz_bytes_only_raise_saturn_errors(data):
     try:
@@ -152,7 +153,7 @@ def test_fuzz_bytes_only_raise_saturn_errors(data):
         pytest.fail(f"{type(err).__name__}: {err}")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json)
 def test_fuzz_json_values_only_raise_saturn_errors(value):
     try:
@@ -185,7 +186,7 @@ def _set_path(doc, path, value):
         target[last] = value
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_paths, _json), min_size=1, max_size=3))
 def test_fuzz_mutated_notebooks_only_raise_saturn_errors(mutations):
     nb = _valid_base()

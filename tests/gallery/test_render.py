@@ -26,6 +26,7 @@ from jupyterhub_saturn.gallery.render import (
 
 from .hostile import BENIGN_TEXTS, PAYLOAD_JS, PNG_B64, benign_notebook, hostile_notebooks, marker
 from .inert import inert_problems
+from ..property_budget import examples
 
 HOSTILE = hostile_notebooks()
 
@@ -239,7 +240,7 @@ def _notebooks(draw):
     return json.loads(json.dumps(nb))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_notebooks())
 def test_random_hostile_notebooks_render_inert(nb):
     html = to_html(nb)
@@ -309,7 +310,7 @@ _paths = st.sampled_from([
 ])
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_paths, _json), min_size=1, max_size=4))
 def test_fuzz_any_valid_notebook_renders_inert_or_fails_clearly(mutations):
     nb = nbformat.v4.new_notebook(cells=[

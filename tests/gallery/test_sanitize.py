@@ -11,6 +11,7 @@ from jupyterhub_saturn.gallery.sanitize import audit, clean_html, safe_href, saf
 
 from .hostile import PNG_B64
 from .inert import inert_problems
+from ..property_budget import examples
 
 
 @pytest.mark.parametrize("dirty", [
@@ -105,7 +106,7 @@ def test_audit_flags(html, needle):
     assert problems and any(needle in p for p in problems), problems
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.sampled_from([
     "<", ">", "/", "script", "img", "svg", "a", " ", "=", '"', "'", "on", "error", "load", "href", "src",
     "javascript", ":", "alert(1)", "&#", "x", "!--", "-->", "style", "url(", "iframe", "math", "\x00", "\t",

@@ -17,6 +17,7 @@ from jupyterhub_saturn.gallery.errors import InvalidField, InvalidNotebook, NotA
 from jupyterhub_saturn.gallery.store import NotebookStore, Record
 
 from .hostile import benign_notebook, hostile_notebooks
+from ..property_budget import examples
 
 ENV = {"image": "saturn/python:2024.1", "size": "medium", "gpu": "none"}
 
@@ -254,7 +255,7 @@ def test_concurrent_republish_and_read(store):
     assert int(store.get(rec.id).version.split("-")[0]) == 1 + 45
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.text(max_size=60))
 def test_fuzz_ids_on_a_real_store(tmp_path_factory, value):
     store = NotebookStore(tmp_path_factory.getbasetemp() / "fuzz")

@@ -22,8 +22,11 @@ import stat
 import time
 
 import nbformat
+import pytest
 
 from jupyterhub_saturn.gallery.store import NotebookStore
+
+pytestmark = pytest.mark.processes  # kills a forked publisher
 
 ROUNDS = 10
 

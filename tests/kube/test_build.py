@@ -11,6 +11,8 @@ import pytest
 
 from tests.kube import build, versions
 
+pytestmark = pytest.mark.processes  # runs a stand-in go
+
 FAKE_GO = textwrap.dedent("""\
     #!{python}
     import json, os, pathlib, sys

@@ -2,11 +2,12 @@
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from ..property_budget import examples
 
 # No per-example deadline: the suite must pass on a loaded 2-core machine. No example
 # database: nothing is written into the shared work tree.
 SETTINGS = settings(
-    deadline=None, max_examples=60, database=None, suppress_health_check=[HealthCheck.too_slow]
+    deadline=None, max_examples=examples(60), database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 json_scalars = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.floats() | st.text(max_size=20)

@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from jupyterhub_saturn.errors import InvalidChoice, NotEntitled, SaturnError
 from jupyterhub_saturn.profiles import default_choice, entitled_choices, parse_catalog, select
+from ..property_budget import examples
 
 CAT = parse_catalog(
     sizes={"small": {"cpu": 1, "memory": "2G"}, "medium": {"cpu": 2, "memory": "8G"},
@@ -82,7 +83,7 @@ option_dicts = st.dictionaries(
 group_sets = st.sets(st.sampled_from(["staff", "gpu-users", "students", ""]), max_size=3)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(options=option_dicts | json_values, groups=group_sets)
 def test_fuzz_select_only_raises_clear_errors(options, groups):
     try:

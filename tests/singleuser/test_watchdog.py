@@ -22,6 +22,8 @@ import pytest
 from ..harness import wait_for
 from ..processes import alive
 
+pytestmark = pytest.mark.processes  # runs real servers under the watchdog
+
 SERVER = textwrap.dedent("""
     import os, signal, subprocess, sys, time
     out = sys.argv[1]

@@ -61,6 +61,7 @@ def child():
     proc.wait()
 
 
+@pytest.mark.processes  # a real child process
 def test_a_live_child_is_ours_and_a_dead_one_is_gone(child):
     rec = record_for(child.pid, "the-marker")
     assert rec.start_time is not None and rec.boot_id

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from jupyterhub_saturn.errors import ConfigError, LimitReached
 from jupyterhub_saturn.spawners.gpu_pool import GpuPool, detect_devices
+from ..property_budget import examples
 
 
 def test_claims_are_exclusive_and_released():
@@ -51,7 +52,7 @@ def test_a_device_belongs_to_one_type():
     assert e.value.field == "SaturnLocalSpawner.gpu_devices.a100"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(ops=st.lists(st.tuples(st.sampled_from(["claim", "release"]), st.sampled_from("abcdef"),
                               st.sampled_from(["t4", "a100"]), st.integers(1, 2)), max_size=40))
 def test_never_two_holders(ops):
