@@ -8,7 +8,7 @@ import re
 import pytest
 
 from ..e2e.gallery_helpers import GALLERY_CONFIG, TWO_ENVIRONMENTS, publish, sample_notebook
-from ..harness import Hub, server_env
+from ..harness import Hub, server_env, wait_for
 from .test_report_browser import AXE, serious_violations
 from .test_untrusted_copy_browser import login
 
@@ -76,7 +76,9 @@ def test_the_offer_to_restart_in_the_notebooks_environment(hub, browser):
                           timeout=180_000)
         options = hub.user_model("rob")["servers"][""]["user_options"]
         assert options["image"] == "ds" and options["size"] == "medium", options
-        assert server_env("rob", hub=hub)["SATURN_TEST_ENV"] == "ds"
+        env = wait_for(lambda: (e := server_env("rob", hub=hub)) and e["_PID"] != pid and e, timeout=60,
+                       what="rob's restarted server process")
+        assert env["SATURN_TEST_ENV"] == "ds"
     finally:
         context.close()
     hub.stop_server("rob")
