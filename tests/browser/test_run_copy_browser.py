@@ -48,16 +48,16 @@ def test_visitor_runs_a_copy_and_executes_a_cell(hub, page):
 def test_the_offer_to_restart_in_the_notebooks_environment(hub, browser):
     rec = publish(hub, hub.prof_token, sample_notebook("Other frames"), environment={"image": "ds"}).json()
     hub.ensure_user("rob")
-    r = hub.spawn("rob", {"image": "python", "size": "medium"})
-    assert r.status_code in (201, 202), r.text
-    hub.wait_ready("rob")
-    pid = server_env("rob", hub=hub)["_PID"]
     # the CSP is bypassed only to let axe-core in
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     try:
         page = context.new_page()
         page.set_default_timeout(60_000)
-        login(page, hub, "rob")
+        login(page, hub, "rob")  # before the server runs (a login would then open JupyterLab)
+        r = hub.spawn("rob", {"image": "python", "size": "medium"})
+        assert r.status_code in (201, 202), r.text
+        hub.wait_ready("rob")
+        pid = server_env("rob", hub=hub)["_PID"]
         page.goto(f"{hub.url}/hub/gallery/{rec['id']}")
         page.click("#saturn-run-button")
         offer = page.locator("#saturn-launch-offer")

@@ -115,18 +115,14 @@ TEST_ONLY = ("pytest", "pytest_asyncio", "hypothesis", "playwright", "psutil", "
 
 def test_the_demo_config_and_what_it_loads_need_no_test_extra(tmp_path):
     code = f"""
-import importlib.abc, sys
-class TestOnly(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {TEST_ONLY!r}:
-            raise ImportError("the demo imported a test-only package: " + name)
-sys.meta_path.insert(0, TestOnly())
+import sys
 from traitlets.config import PyFileConfigLoader
 config = PyFileConfigLoader("jupyterhub_config.py", path={str(REPO / "config")!r}).load_config()
 assert config.JupyterHub.spawner_class == "saturn-local"
 import jupyterhub_saturn.auth.builtin, jupyterhub_saturn.spawners.local, jupyterhub_saturn.handlers
 import jupyterhub_saturn.culler.app, jupyterhub_saturn.cli, jupyterhub_saturn.singleuser.watchdog
-print("ok")
+# looked for (nbconvert probes for playwright) is fine; imported is not
+print(sorted(m for m in sys.modules if m.split(".")[0] in {TEST_ONLY!r}) or "ok")
 """
     env = {**os.environ, "SATURN_DEMO_DIR": str(tmp_path / "state")}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
