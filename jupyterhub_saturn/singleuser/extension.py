@@ -21,6 +21,7 @@ jupyter_server API listing open connections would remove this.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from tornado.ioloop import PeriodicCallback
@@ -28,9 +29,13 @@ from tornado.websocket import WebSocketHandler
 
 from .connections import ALLOWED, REFUSED, UNKNOWN, Watch, check_every
 
-#: the websocket close code and reason a revoked guest's connections get (1008: policy violation)
-CLOSE_CODE = 1008
-CLOSE_REASON = "your access to this server was revoked"
+#: what a revoked guest's websockets are closed with: the code jupyter-collaboration's server ends a document
+#: session with, and a reason its JupyterLab client shows in a "Session expired" dialog (the errorReason) before
+#: it stops the document; kernels and terminals just see the connection end. A close reason has 123 bytes at most.
+CLOSE_CODE = 1003
+CLOSE_MESSAGE = "Your access to this server was revoked by its owner."
+CLOSE_REASON = json.dumps({"reason": "access_revoked", "reloadable": False, "errorReason": CLOSE_MESSAGE},
+                          separators=(",", ":"))
 #: JupyterHub's default login cache (HubOAuth.cache_max_age) when the server runs with 0 (= forever)
 DEFAULT_CACHE_MAX_AGE = 300
 _TRACKED = "_saturn_tracked"
@@ -125,7 +130,7 @@ class GuestAccess:
 
     async def check(self) -> int:
         """Ask the hub about the due logins; close the websockets of those that lost access."""
-        for key, handler in list(self.handlers.items()):
+        for handler in list(self.handlers.values()):
             if handler.ws_connection is None or handler.ws_connection.is_closing():
                 self.closed(handler)
         due = self.watch.due(time.monotonic())
@@ -140,7 +145,7 @@ class GuestAccess:
                     continue
                 user = getattr(handler.current_user, "username", "?")
                 self.log.info("saturn guest access: closing %s's websocket %s: %s", user, handler.request.path,
-                              CLOSE_REASON)
+                              CLOSE_MESSAGE)
                 handler.close(CLOSE_CODE, CLOSE_REASON)
                 closed += 1
         if closed:
