@@ -138,7 +138,7 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
                  timeout=REVOKE_WITHIN + CLOSE_BOUND, interval=0.1, what="the revoked guest's websockets closed")
         took = time.monotonic() - revoked
         print(f"the revoked guest's {len(open_before)} websockets closed {took:.2f} s after the revoke")
-        dialog = guest.locator(".jp-Dialog").filter(has_text="revoked by its owner")
+        dialog = guest.locator(".jp-Dialog").filter(has_text="revoked by its owner").first
         dialog.wait_for(timeout=60_000)
         dialog.locator(".jp-mod-accept").click()
         # the guest's edits no longer reach the owner: what the guest types now is not in the owner's document
