@@ -24,11 +24,17 @@ CELL = f"{ACTIVE} .jp-CodeCell .cm-content"
 #: SHARING_CONFIG's revoke_within, and how much longer a loaded machine may take to close the guest's sockets
 REVOKE_WITHIN = 2
 CLOSE_BOUND = 30
+#: the owner's server is inside its shutoff warning as soon as it has run for a second (max age 20m, warning
+#: 19m59s before), so both people's JupyterLab must show it without waiting
+WARN_AT_ONCE = """
+c.Saturn.auto_shutoff = {"choices": ["30m"], "default": "30m", "warn_before": "19m59s",
+                         "caps": [{"match": {}, "max_age": "20m"}]}
+"""
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    h = Hub(tmp_path_factory.mktemp("sharing-browser"), SHARING_CONFIG).start()
+    h = Hub(tmp_path_factory.mktemp("sharing-browser"), SHARING_CONFIG + WARN_AT_ONCE).start()
     h.ensure_user("alice", ["sharers"])
     h.ensure_user("carol")
     r = h.spawn("alice", {})
@@ -100,6 +106,17 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
 
         open_notebook(owner, hub, "together.ipynb")
         open_notebook(guest, hub, "together.ipynb")
+        # the shutoff warning reaches everyone in the server: the guest's status bar shows the owner's server's
+        # time left, warned, and the same notification as the owner's
+        for page in (owner, guest):
+            item = page.locator("#jp-saturn-time-left")
+            item.locator(".jp-saturn-time-left-text").filter(has_text=re.compile(r"Shuts off in (19m|18m)")).wait_for(
+                timeout=120_000)
+            assert "jp-saturn-warn" in item.get_attribute("class")
+            toast = page.locator(".Toastify__toast").filter(has_text="This server shuts down in").first
+            toast.wait_for(timeout=60_000)
+            assert "maximum age" in toast.inner_text()
+            assert toast.get_by_role("button", name="Sign in to keep this copy").count() == 0  # not a throwaway
         # JupyterLab's Share button (the labextension) opens this server's sharing page, which only the owner may use
         href = owner.locator("#jp-saturn-share a").get_attribute("href")
         assert href.endswith("/hub/saturn/share?server=&owner=alice"), href
