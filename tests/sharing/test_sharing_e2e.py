@@ -67,6 +67,7 @@ def test_owner_shares_a_link_guest_gets_access_only_and_revoke_ends_it(running):
     assert guest.get(hub.url + "/user/alice/api/status").status_code == 200
     page = share_page(hub, owner)
     assert 'data-kind="user" data-name="carol"' in page.text
+    assert "A revoke ends that access within 2s, in open" in page.text  # Saturn.sharing.revoke_within
     # the guest sees the owner's time left (JupyterLab's status bar and shutoff warning ask this page)
     left = guest.get(hub.url + "/hub/saturn/time-left", params={"user": "alice", "server": ""})
     assert left.status_code == 200, left.text
