@@ -3,8 +3,8 @@
 A websocket (a notebook's real-time document, a kernel, a terminal) is authenticated once, when it
 opens; a revoked guest would keep it until it closes. The server's guest-access extension
 (:mod:`jupyterhub_saturn.singleuser.extension`) records each open connection with the credential
-behind it (the login's token), and asks the hub again about every credential at least every
-:attr:`Watch.every` seconds. A :class:`Watch` decides what to ask and what to close:
+behind it (the login's token), and asks the hub again about every credential every :attr:`Watch.every`
+seconds (at most half a :attr:`Watch.tick` late). A :class:`Watch` decides what to ask and what to close:
 
 - ``ALLOWED``: the hub still gives this login access to the server; its connections stay.
 - ``REFUSED``: the hub answered that the login is unknown or has no access (a revoked share): every
@@ -53,6 +53,12 @@ class Watch:
         self._credentials: dict[Hashable, _Credential] = {}
         self._credential_of: dict[Hashable, Hashable] = {}
 
+    @property
+    def tick(self) -> float:
+        """How often to look for due credentials: half of :attr:`every`, so a credential is asked about again
+        between ``every`` and ``1.5 * every`` after its last confirmation, however the ticks fall."""
+        return self.every / 2
+
     def __len__(self) -> int:
         return len(self._credential_of)
 
@@ -80,7 +86,8 @@ class Watch:
         return [c for c, e in self._credentials.items() if now - e.checked >= self.every]
 
     def answer(self, credential: Hashable, verdict: str, now: float) -> list:
-        """Record the hub's answer about ``credential``; returns the connections to close (forgotten here)."""
+        """Record the hub's answer about ``credential`` to a question asked at ``now`` (the answer is as fresh
+        as the question); returns the connections to close (forgotten here)."""
         if verdict not in VERDICTS:
             raise ValueError(f"unknown verdict {verdict!r}")
         entry = self._credentials.get(credential)

@@ -3,7 +3,7 @@
 JupyterHub's single-user server authenticates a websocket (a notebook's real-time document, a
 kernel, a terminal) once, when it opens. A guest whose share is revoked would keep an open one
 until it closes. With this extension loaded, the server records each open websocket with the token
-that opened it, asks the hub again about every token at least every ``cache_max_age / 2`` seconds
+that opened it, asks the hub again about every token every ``cache_max_age / 2`` seconds
 (``HubOAuth.cache_max_age``, set from ``Saturn.sharing.revoke_within``) and closes the websockets
 whose login lost access to the server (:mod:`.connections` decides). It then empties the server's
 login cache, so a reconnect is asked about afresh and refused.
@@ -109,7 +109,7 @@ class GuestAccess:
 
     def start(self) -> None:
         if self._callback is None:
-            self._callback = PeriodicCallback(self.check, self.watch.every * 1000)
+            self._callback = PeriodicCallback(self.check, self.watch.tick * 1000)
             self._callback.start()
 
     def stop(self) -> None:
@@ -133,13 +133,14 @@ class GuestAccess:
         for handler in list(self.handlers.values()):
             if handler.ws_connection is None or handler.ws_connection.is_closing():
                 self.closed(handler)
-        due = self.watch.due(time.monotonic())
+        asked = time.monotonic()
+        due = self.watch.due(asked)
         if not due:
             return 0
         verdicts = await asyncio.gather(*(self.ask(token) for token in due))
         closed = 0
         for token, verdict in zip(due, verdicts):
-            for key in self.watch.answer(token, verdict, time.monotonic()):
+            for key in self.watch.answer(token, verdict, asked):
                 handler = self.handlers.pop(key, None)
                 if handler is None:
                     continue

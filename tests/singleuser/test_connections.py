@@ -16,6 +16,19 @@ def test_check_every_is_half_the_login_cache_at_least_a_second():
             check_every(bad)
     with pytest.raises(ValueError, match="every"):
         Watch(0)
+    assert Watch(every=15).tick == 7.5
+
+
+@given(st.floats(0.1, 100), st.floats(0, 100), st.floats(0, 1))
+def test_looking_every_tick_asks_again_within_one_and_a_half_intervals(every, opened, phase):
+    """Whenever the ticks fall, a credential is due at a tick between every and 1.5 * every after it was
+    confirmed (the bound that makes a revoke reach open websockets within revoke_within)."""
+    w = Watch(every)
+    w.opened("c", "tok", now=opened)
+    tick = opened + phase * w.tick
+    while not w.due(tick):
+        tick += w.tick
+    assert every <= tick - opened <= 1.5 * every + 1e-9
 
 
 def test_a_credential_is_due_every_interval_after_its_last_confirmation():
