@@ -127,14 +127,15 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
         owner.keyboard.press("End")
         owner.keyboard.type("  # typed-by-alice")
         guest.locator(CELL).filter(has_text="typed-by-alice").first.wait_for(timeout=60_000)
-        # each sees the other: in the collaboration panel by name, and the other's cursor in the cell
+        # each sees the other: the other's cursor in the cell (while both editors have focus), then the other's
+        # name in JupyterLab's collaboration panel
         guest.locator(CELL).first.click()
+        for page in (owner, guest):
+            page.locator(f"{ACTIVE} .jp-remote-cursor, {ACTIVE} .cm-ySelectionCaret").first.wait_for(
+                state="attached", timeout=60_000)
         collaborator_named(owner, "carol")
         collaborator_named(guest, "alice")
-        owner.locator(f"{ACTIVE} .jp-remote-cursor, {ACTIVE} .cm-ySelectionCaret").first.wait_for(
-            state="attached", timeout=60_000)
-        guest.locator(f"{ACTIVE} .jp-remote-cursor, {ACTIVE} .cm-ySelectionCaret").first.wait_for(
-            state="attached", timeout=60_000)
+        guest.locator(CELL).first.click()
         # the guest runs the cell in the one shared kernel; the owner sees the output
         guest.locator(f"{ACTIVE} .jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-Toolbar-kernelStatus"
                       ).first.wait_for(timeout=120_000)
