@@ -127,11 +127,12 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
         owner.keyboard.press("End")
         owner.keyboard.type("  # typed-by-alice")
         guest.locator(CELL).filter(has_text="typed-by-alice").first.wait_for(timeout=60_000)
-        # each sees the other: the other's cursor in the cell (while both editors have focus), then the other's
+        # each sees the other: the other's cursor in the cell, flagged with the other's name, then the other's
         # name in JupyterLab's collaboration panel
         guest.locator(CELL).first.click()
-        for page in (owner, guest):
-            page.locator(f"{ACTIVE} .jp-remote-cursor, {ACTIVE} .cm-ySelectionCaret").first.wait_for(
+        for page, other in ((owner, "carol"), (guest, "alice")):
+            page.locator(f"{ACTIVE} .jp-remote-cursor").first.wait_for(state="attached", timeout=60_000)
+            page.locator(".jp-remote-userFlag-name").filter(has_text=re.compile(rf"^{other}$")).first.wait_for(
                 state="attached", timeout=60_000)
         collaborator_named(owner, "carol")
         collaborator_named(guest, "alice")
