@@ -28,7 +28,7 @@ CLOSE_BOUND = 30
 #: 19m59s before), so both people's JupyterLab must show it without waiting
 WARN_AT_ONCE = """
 c.Saturn.auto_shutoff = {"choices": ["30m"], "default": "30m", "warn_before": "19m59s",
-                         "caps": [{"match": {}, "max_age": "20m"}]}
+                         "caps": [{"match": {}, "max_age": "20m"}], "throwaway": {"max_idle": "30m", "max_age": "20m"}}
 """
 
 
