@@ -93,7 +93,7 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
     owner_ctx, owner = signed_in_page(browser, hub, "alice")
     guest_ctx, guest = signed_in_page(browser, hub, "carol")
     guest_sockets = []
-    guest.on("websocket", guest_sockets.append)
+    guest.on("websocket", lambda ws: guest_sockets.append(ws))
     try:
         owner.goto(f"{hub.url}/hub/home")
         owner.click("a.saturn-share-link")
