@@ -110,8 +110,12 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
         # time left, warned, and the same notification as the owner's
         for page in (owner, guest):
             item = page.locator("#jp-saturn-time-left")
-            item.locator(".jp-saturn-time-left-text").filter(has_text=re.compile(r"Shuts off in (19m|18m)")).wait_for(
-                timeout=120_000)
+            try:
+                item.locator(".jp-saturn-time-left-text").filter(has_text=re.compile(r"Shuts off in (19m|18m)")).wait_for(
+                    timeout=60_000)
+            except PlaywrightError:
+                raise AssertionError(f"{page is guest and 'guest' or 'owner'}: status bar item "
+                                     f"{item.count()} {item.all_inner_texts()}") from None
             assert "jp-saturn-warn" in item.get_attribute("class")
             toast = page.locator(".Toastify__toast").filter(has_text="This server shuts down in").first
             toast.wait_for(timeout=60_000)
@@ -120,6 +124,8 @@ def test_owner_and_guest_edit_one_notebook_live_then_revoke(hub, browser):
         # JupyterLab's Share button (the labextension) opens this server's sharing page, which only the owner may use
         href = owner.locator("#jp-saturn-share a").get_attribute("href")
         assert href.endswith("/hub/saturn/share?server=&owner=alice"), href
+        # the guest's Share button names the server's owner too (not the guest), and the page refuses the guest
+        assert guest.locator("#jp-saturn-share a").get_attribute("href") == href
         refused = guest.request.get(hub.url + href)
         assert refused.status == 403 and "only alice can share this server" in refused.text()
         # the owner types; the guest sees it
