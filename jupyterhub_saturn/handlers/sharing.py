@@ -125,6 +125,7 @@ class SharePageHandler(SaturnPageHandler):
             "saturn_share.html", server=server, servers=sorted(user.orm_user.orm_spawners), policy=self.policy,
             shares=state["shares"], codes=state["codes"], created=created, done=done,
             server_url=user.server_url(server), default_expiry=format_duration(self.policy.default_expiry),
+            revoke_within=format_duration(self.policy.revoke_within),
         )
         self.finish(html)
 

@@ -7,7 +7,7 @@ Configuration (``Saturn.sharing``; every key optional)::
     max_code_lifetime: 7d         # the longest a share link may live (JupyterHub's own cap is one year)
     default_expiry: 1d            # what the sharing page offers first (<= max_code_lifetime)
     by_name: true                 # sharers may share with a user or group by name (they see names)
-    revoke_within: 30s            # how soon a revoked guest is refused by a running server (its login cache)
+    revoke_within: 30s            # how soon a running server refuses a revoked guest, open websockets too
 
 Rules, each refusal an error value naming the rule (403) or the field (400):
 
@@ -40,6 +40,8 @@ BY_NAME_SCOPES = ("read:users:name", "read:groups:name")
 #: JupyterHub's names for users and groups, loosely (the hub decides existence)
 _NAME = re.compile(r"^[^\s/?#%\x00-\x1f]{1,255}$")
 TARGET_KINDS = ("user", "group")
+#: the single-user server extension that closes a revoked guest's open websockets
+GUEST_ACCESS_EXTENSION = "jupyterhub_saturn.singleuser.extension"
 
 
 class SharingRefused(NotEntitled):
@@ -97,12 +99,17 @@ class SharingPolicy:
                    default_expiry=default, by_name=value.get("by_name", True), revoke_within=revoke)
 
     def server_args(self, args: Iterable[str]) -> list[str]:
-        """Single-user server arguments that make a revoke reach a running server within ``revoke_within``:
-        its cache of the hub's answer about a login (``HubOAuth.cache_max_age``, 300 s upstream) is
-        shortened when sharing is on, unless the admin's own ``args`` already set it."""
-        if not self.enabled or any("cache_max_age" in str(a) for a in args):
+        """Single-user server arguments that make a revoke reach a running server within ``revoke_within``,
+        when sharing is on: its cache of the hub's answer about a login (``HubOAuth.cache_max_age``, 300 s
+        upstream) is shortened, unless the admin's own ``args`` already set it; and the guest-access
+        extension closes the open websockets of logins that lost access (checking every half of it)."""
+        if not self.enabled:
             return []
-        return [f"--HubOAuth.cache_max_age={self.revoke_within}"]
+        args = [str(a) for a in args]
+        extra = [] if any("cache_max_age" in a for a in args) else [f"--HubOAuth.cache_max_age={self.revoke_within}"]
+        if not any(GUEST_ACCESS_EXTENSION in a for a in args):
+            extra.append(f"--ServerApp.jpserver_extensions={GUEST_ACCESS_EXTENSION}=True")
+        return extra
 
     # ------------------------------------------------------------------ who may share
 

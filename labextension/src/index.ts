@@ -94,7 +94,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // '' when the server shares the hub's origin; the hub's origin under subdomain_host
     const hubHost = PageConfig.getOption('hubHost') || '';
     // the server's owner: a guest of a shared server sees the owner's time left and warning too
-    const owner = PageConfig.getOption('hubUser') || '';
+    // (hubUser is whoever is signed in, the guest; hubServerUser the server's owner)
+    const owner = serverOwner();
     const url = hubHost + URLExt.join(hubPrefix, 'saturn/time-left') + '?server=' + encodeURIComponent(server) +
       (owner ? '&user=' + encodeURIComponent(owner) : '');
 
@@ -173,6 +174,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+/** The server's owner: JupyterHub's hubServerUser (hubUser is the signed-in person, a guest on a shared server). */
+export function serverOwner(): string {
+  return PageConfig.getOption('hubServerUser') || PageConfig.getOption('hubUser') || '';
+}
+
 /** The hub's sharing page for this server (the page itself refuses anyone but the owner). */
 export function shareUrl(hubPrefix: string, owner: string, server: string): string {
   return (
@@ -189,7 +195,7 @@ const share: JupyterFrontEndPlugin<void> = {
   optional: [ICommandPalette],
   activate: (app: JupyterFrontEnd, palette: ICommandPalette | null) => {
     const hubPrefix = PageConfig.getOption('hubPrefix');
-    const owner = PageConfig.getOption('hubUser');
+    const owner = serverOwner();
     if (!hubPrefix || !owner || owner.toLowerCase().startsWith('anon~')) {
       return; // not under JupyterHub, or a temporary server (never shared)
     }

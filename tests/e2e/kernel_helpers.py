@@ -23,9 +23,15 @@ def run_code(server_url: str, token: str, code: str, timeout: float = 120) -> st
         requests.delete(server_url + f"api/kernels/{kernel}", headers=headers, timeout=30)
 
 
-async def _execute(server_url: str, kernel: str, headers: dict, code: str) -> str:
+async def open_channels(server_url: str, kernel: str, headers: dict, timeout: float = 60):
+    """An open websocket to a kernel's channels (``headers`` carry a token or a browser's cookies)."""
     ws_url = server_url.replace("http", "ws", 1) + f"api/kernels/{kernel}/channels"
-    ws = await websocket_connect(HTTPRequest(ws_url, headers=headers))
+    return await websocket_connect(HTTPRequest(ws_url, headers=headers, connect_timeout=timeout,
+                                               request_timeout=timeout))
+
+
+async def execute_on(ws, code: str) -> str:
+    """Run ``code`` over an open channels websocket (left open); returns its stdout."""
     msg_id, session = uuid.uuid4().hex, uuid.uuid4().hex
     ws.write_message(json.dumps({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test", "session": session,
@@ -35,21 +41,26 @@ async def _execute(server_url: str, kernel: str, headers: dict, code: str) -> st
                     "allow_stdin": False, "stop_on_error": True},
     }))
     out, error = [], None
-    try:
-        while True:
-            raw = await ws.read_message()
-            assert raw is not None, "kernel websocket closed"
-            msg = json.loads(raw)
-            if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                continue
-            kind = msg["msg_type"]
-            if kind == "stream":
-                out.append(msg["content"]["text"])
-            elif kind == "error":
-                error = "\n".join(msg["content"]["traceback"])
-            elif kind == "status" and msg["content"]["execution_state"] == "idle":
-                break
-    finally:
-        ws.close()
+    while True:
+        raw = await ws.read_message()
+        assert raw is not None, "kernel websocket closed"
+        msg = json.loads(raw)
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        kind = msg["msg_type"]
+        if kind == "stream":
+            out.append(msg["content"]["text"])
+        elif kind == "error":
+            error = "\n".join(msg["content"]["traceback"])
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            break
     assert error is None, f"the code raised in the kernel:\n{error}"
     return "".join(out)
+
+
+async def _execute(server_url: str, kernel: str, headers: dict, code: str) -> str:
+    ws = await open_channels(server_url, kernel, headers)
+    try:
+        return await execute_on(ws, code)
+    finally:
+        ws.close()

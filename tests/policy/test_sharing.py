@@ -55,11 +55,14 @@ def test_start_up_validation_covers_sharing():
 
 
 def test_a_revoke_reaches_running_servers_within_revoke_within():
-    assert ON.revoke_within == 30 and ON.server_args([]) == ["--HubOAuth.cache_max_age=30"]
+    ext = "--ServerApp.jpserver_extensions=jupyterhub_saturn.singleuser.extension=True"
+    assert ON.revoke_within == 30 and ON.server_args([]) == ["--HubOAuth.cache_max_age=30", ext]
     assert SharingPolicy.from_config({"enabled": True, "revoke_within": "5s"}).server_args(["--x"]) == [
-        "--HubOAuth.cache_max_age=5"]
-    # the admin's own setting wins; sharing off changes nothing
-    assert ON.server_args(["--HubOAuth.cache_max_age=120"]) == []
+        "--HubOAuth.cache_max_age=5", ext]
+    # the admin's own setting wins (the extension then checks open websockets every half of it)
+    assert ON.server_args(["--HubOAuth.cache_max_age=120"]) == [ext]
+    assert ON.server_args(["--HubOAuth.cache_max_age=120", ext]) == []
+    # sharing off changes nothing
     assert SharingPolicy.from_config({"revoke_within": "5s"}).server_args([]) == []
 
 

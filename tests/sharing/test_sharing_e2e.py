@@ -3,16 +3,27 @@ the product's rules, a guest's access (and nothing more), revocation, and refusa
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import sqlite3
+import time
 
 import pytest
+import requests
+from tornado.httpclient import HTTPClientError
+from tornado.websocket import WebSocketError
 
 from ..e2e.gallery_helpers import publish, run_copy, sample_notebook, xsrf_of
+from ..e2e.kernel_helpers import execute_on, open_channels
 from ..harness import Hub, wait_for
 from .helpers import SHARING_CONFIG, accept, create_link, share_page
 
 pytestmark = pytest.mark.e2e
+
+#: SHARING_CONFIG's revoke_within, and how much longer a loaded machine may take to close a revoked websocket
+REVOKE_WITHIN = 2
+CLOSE_BOUND = 30
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +67,7 @@ def test_owner_shares_a_link_guest_gets_access_only_and_revoke_ends_it(running):
     assert guest.get(hub.url + "/user/alice/api/status").status_code == 200
     page = share_page(hub, owner)
     assert 'data-kind="user" data-name="carol"' in page.text
+    assert "A revoke ends that access within 2s, in open" in page.text  # Saturn.sharing.revoke_within
     # the guest sees the owner's time left (JupyterLab's status bar and shutoff warning ask this page)
     left = guest.get(hub.url + "/hub/saturn/time-left", params={"user": "alice", "server": ""})
     assert left.status_code == 200, left.text
@@ -77,6 +89,50 @@ def test_owner_shares_a_link_guest_gets_access_only_and_revoke_ends_it(running):
     wait_for(lambda: guest.get(hub.url + "/user/alice/api/status").status_code in (403, 404), timeout=60,
              what="the revoked guest refused")
     assert guest.get(hub.url + "/hub/saturn/time-left", params={"user": "alice"}).status_code == 404
+
+
+@pytest.mark.hub_versions
+def test_revoke_closes_the_guests_open_websocket_and_keeps_the_owners(running):
+    """A guest's kernel websocket opened before the revoke is closed by the server within revoke_within (+ a
+    bound for a loaded machine), with the reason JupyterLab shows; reconnecting is refused; the owner's open
+    websocket to the same kernel keeps working."""
+    hub = running
+    hub.ensure_user("erin")
+    owner, guest = hub.login("alice"), hub.login("erin")
+    accept(hub, guest, create_link(hub, owner, "1h"))
+    server = f"{hub.url}/user/alice/"
+    owner_headers = {"Authorization": f"token {hub.user_token('alice', scopes=['access:servers!user=alice'])}"}
+    r = requests.post(server + "api/kernels", headers=owner_headers, json={"name": "python3"}, timeout=60)
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    guest_headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in guest.cookies)}  # the browser's login
+
+    async def drained(ws):
+        while await ws.read_message() is not None:
+            pass
+
+    async def scenario():
+        guest_ws = await open_channels(server, kernel, guest_headers)
+        owner_ws = await open_channels(server, kernel, owner_headers)
+        assert await execute_on(guest_ws, "print('guest', 6 * 7)") == "guest 42\n"
+        page = share_page(hub, owner)
+        r = owner.post(hub.url + "/hub/saturn/share?server=",
+                       data={"_xsrf": xsrf_of(page.text), "action": "revoke", "kind": "user", "name": "erin"})
+        assert r.status_code == 200, r.text[-500:]
+        revoked = time.monotonic()
+        await asyncio.wait_for(drained(guest_ws), REVOKE_WITHIN + CLOSE_BOUND)
+        took = time.monotonic() - revoked
+        with pytest.raises((HTTPClientError, WebSocketError)) as refused:
+            await open_channels(server, kernel, guest_headers)
+        still = await execute_on(owner_ws, "print('owner', 6 * 7)")
+        owner_ws.close()
+        return took, guest_ws.close_code, guest_ws.close_reason, getattr(refused.value, "code", 0), still
+
+    took, code, reason, refused, still = asyncio.run(scenario())
+    print(f"revoked guest's websocket closed {took:.2f} s after the revoke (revoke_within {REVOKE_WITHIN} s)")
+    assert code == 1003 and json.loads(reason)["errorReason"] == "Your access to this server was revoked by its owner."
+    assert refused in (0, 302, 403, 404), refused  # 0: redirected to a page that is not a websocket
+    assert still == "owner 42\n"
 
 
 @pytest.mark.hub_versions
