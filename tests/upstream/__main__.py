@@ -1,0 +1,90 @@
+"""``python -m tests.upstream``: run upstream's suites with the stock and the saturn classes and compare.
+
+Each suite runs twice in this environment's Python (the control run with the stock class, then with the
+saturn class; ``--jobs 2`` runs them side by side), each with a junit file and a log under ``--out``. The
+comparison (:mod:`.compare`) prints a table per suite, every unexplained difference, stale entry and
+control failure, and ``upstream suites: N unexplained failures``. Exit status 1 when N > 0 or an entry of
+``intended.yaml`` is stale; 2 when a suite could not run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import compare
+from .plugin import MODE_VAR, SUITE_VAR
+from .suites import REPO, SUITES, Suite, hub_version, write_kubeconfig
+
+INI = Path(__file__).with_name("pytest.ini")
+
+
+def pytest_command(suite: Suite, mode: str, out: Path, extra: list[str]) -> list[str]:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.upstream.plugin",
+           "-c", str(INI), "--rootdir", str(suite.rootdir()), "--basetemp", str(out / f"tmp-{suite.name}-{mode}"),
+           f"--junitxml={out / f'junit-{suite.name}-{mode}.xml'}"]
+    for option in suite.options:
+        cmd += ["-o", option]
+    return cmd + extra + suite.paths()
+
+
+def run(suite: Suite, mode: str, out: Path, extra: list[str]) -> tuple[dict[str, str], float]:
+    """One pytest run of ``suite`` with ``mode`` classes: ``({test id: outcome}, seconds)``."""
+    env = dict(os.environ, **{MODE_VAR: mode, SUITE_VAR: suite.name})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if suite.name == "kubespawner":
+        env["KUBECONFIG"] = str(write_kubeconfig(out / f"kubeconfig-{mode}"))
+    junit = out / f"junit-{suite.name}-{mode}.xml"
+    junit.unlink(missing_ok=True)
+    log = out / f"{suite.name}-{mode}.log"
+    t0 = time.monotonic()
+    with log.open("w") as f:
+        rc = subprocess.call(pytest_command(suite, mode, out, extra), cwd=REPO, env=env, stdout=f,
+                             stderr=subprocess.STDOUT)
+    took = time.monotonic() - t0
+    if rc not in (0, 1) or not junit.exists():
+        tail = "".join(log.read_text(errors="replace").splitlines(True)[-25:])
+        raise RuntimeError(f"{suite.name} ({mode} classes) did not run (pytest exit {rc}); {log}:\n{tail}")
+    return compare.read_junit(junit), took
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.upstream", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", action="append", choices=[s.name for s in SUITES],
+                        help="run only this suite (repeatable); default: all three")
+    parser.add_argument("--out", default=str(REPO / ".test-results" / "upstream"), help="junit files and logs")
+    parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="2: stock and saturn runs side by side")
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest after --, e.g. -- -k test_spawner")
+    args = parser.parse_args(argv)
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    version = hub_version()
+    intended = compare.load_intended()
+    chosen = [s for s in SUITES if not args.suite or s.name in args.suite]
+    reports, timings = [], []
+    for suite in chosen:
+        try:
+            with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                stock, saturn = pool.map(lambda mode: run(suite, mode, out, args.pytest_args), ("stock", "saturn"))
+        except (RuntimeError, FileNotFoundError) as e:
+            print(f"upstream suite {suite.name}: {e}", file=sys.stderr)
+            return 2
+        timings.append(f"{suite.name} {suite.version()}: stock {stock[1]:.0f}s, saturn {saturn[1]:.0f}s")
+        reports.append(compare.compare(suite.name, version, stock[0], saturn[0], intended))
+    print(f"upstream suites on JupyterHub {version} (" + "; ".join(timings) + ")")
+    print(compare.table(reports))
+    for line in compare.details(reports):
+        print(line)
+    n = compare.unexplained_total(reports)
+    stale = sum(len(r.stale) for r in reports)
+    print(f"upstream suites: {n} unexplained failures" + (f", {stale} stale intended.yaml entries" if stale else ""))
+    return 1 if n or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
