@@ -42,9 +42,11 @@ def run(suite: Suite, mode: str, out: Path, extra: list[str]) -> tuple[dict[str,
     junit = out / f"junit-{suite.name}-{mode}.xml"
     junit.unlink(missing_ok=True)
     log = out / f"{suite.name}-{mode}.log"
+    cwd = out / f"cwd-{suite.name}-{mode}"  # whatever the tests leave in their working directory stays here
+    cwd.mkdir(exist_ok=True)
     t0 = time.monotonic()
     with log.open("w") as f:
-        rc = subprocess.call(pytest_command(suite, mode, out, extra), cwd=REPO, env=env, stdout=f,
+        rc = subprocess.call(pytest_command(suite, mode, out, extra), cwd=cwd, env=env, stdout=f,
                              stderr=subprocess.STDOUT)
     took = time.monotonic() - t0
     if rc not in (0, 1) or not junit.exists():

@@ -61,6 +61,15 @@ def suite_modules(items) -> list:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _own_working_directory(tmp_path_factory, monkeypatch):
+    """oauthenticator's tests make a fresh authenticator per test, as a fresh hub would be; a hub keeps its
+    state files in its working directory (saturn's identity bindings, beside jupyterhub.sqlite), so each
+    test gets its own, in both runs. JupyterHub's tests already give each module one."""
+    if os.environ.get(SUITE_VAR) == "oauthenticator":
+        monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
 def pytest_report_header(config):
     return f"upstream suite {os.environ.get(SUITE_VAR, '?')}: {mode()} classes"
 
