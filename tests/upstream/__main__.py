@@ -77,7 +77,9 @@ def main(argv=None) -> int:
             print(f"upstream suite {suite.name}: {e}", file=sys.stderr)
             return 2
         timings.append(f"{suite.name} {suite.version()}: stock {stock[1]:.0f}s, saturn {saturn[1]:.0f}s")
-        reports.append(compare.compare(suite.name, version, stock[0], saturn[0], intended))
+        report = compare.compare(suite.name, version, stock[0], saturn[0], intended)
+        report.messages = compare.failure_messages(out / f"junit-{suite.name}-saturn.xml")
+        reports.append(report)
     print(f"upstream suites on JupyterHub {version} (" + "; ".join(timings) + ")")
     print(compare.table(reports))
     for line in compare.details(reports):

@@ -34,6 +34,18 @@ def read_junit(path) -> dict[str, str]:
     return outcomes
 
 
+def failure_messages(path) -> dict[str, str]:
+    """``{test id: first line of its failure or error message}`` from a junit file (for the report)."""
+    out = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        for child in case:
+            if child.tag in ("failure", "error"):
+                text = (child.get("message") or child.text or "").strip().splitlines()
+                out[f"{case.get('classname', '')}::{case.get('name', '')}"] = text[0][:240] if text else ""
+                break
+    return out
+
+
 @dataclass(frozen=True)
 class Intended:
     """One intended difference: ``test`` is an exact id, or a prefix ending in ``*`` (all parameters)."""
@@ -79,6 +91,7 @@ class SuiteReport:
     control_failures: list[str] = field(default_factory=list)
     stale: list[Intended] = field(default_factory=list)
     saturn_only_passes: list[str] = field(default_factory=list)
+    messages: dict[str, str] = field(default_factory=dict)  # saturn run: test id → why it failed
 
     def count(self, run: str, outcome: str) -> int:
         return sum(1 for o in getattr(self, run).values() if o == outcome)
@@ -130,7 +143,10 @@ def details(reports: list[SuiteReport]) -> list[str]:
     lines = []
     for r in reports:
         tag = f"[{r.suite}, JupyterHub {r.version}]"
-        lines += [f"UNEXPLAINED {tag} {t}: passes stock, {r.saturn.get(t, 'missing')} saturn" for t in r.unexplained]
+        for t in r.unexplained:
+            why = r.messages.get(t)
+            lines.append(f"UNEXPLAINED {tag} {t}: passes stock, {r.saturn.get(t, 'missing')} saturn"
+                         + (f" ({why})" if why else ""))
         lines += [f"STALE {tag} intended.yaml lists {e.test} ({e.reason[:60]}), which no longer differs"
                   for e in r.stale]
         lines += [f"control failure {tag} {t} (fails with the stock class too)" for t in r.control_failures]

@@ -29,6 +29,8 @@ def test_read_junit_outcomes(tmp_path):
         "jupyterhub.tests.test_api::test_err": FAILED,
         "jupyterhub.tests.test_api::test_skip": SKIPPED,
     }
+    assert compare.failure_messages(path) == {"jupyterhub.tests.test_api::test_bad[a]": "x",
+                                              "jupyterhub.tests.test_api::test_err": "x"}
 
 
 def test_compare_sorts_differences_into_intended_unexplained_control_and_stale():
