@@ -62,7 +62,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / ".test-results" / "upstream"), help="junit files and logs")
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="2: stock and saturn runs side by side")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest after --, e.g. -- -k test_spawner")
+    parser.add_argument("--docs", action="store_true", help="print intended.yaml as docs/compat.md's table rows")
     args = parser.parse_args(argv)
+    if args.docs:
+        print(compare.docs_rows(compare.load_intended()))
+        return 0
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     version = hub_version()

@@ -153,5 +153,10 @@ def details(reports: list[SuiteReport]) -> list[str]:
     return lines
 
 
+def docs_rows(intended: list[Intended]) -> str:
+    """The rows of docs/compat.md's intended-differences table for these entries (what the docs must list)."""
+    return "\n".join(f"| {e.suite} | `{e.test}` | {', '.join(e.versions) or 'all'} | {e.reason} |" for e in intended)
+
+
 def unexplained_total(reports: list[SuiteReport]) -> int:
     return sum(len(r.unexplained) for r in reports)
