@@ -43,6 +43,16 @@ class Suite:
         """pytest's rootdir: test ids are ``jupyterhub.tests.test_api::…``, ``tests.test_objects::…``."""
         return self.test_dir().parent if self.name == "kubespawner" else self.test_dir().parent.parent
 
+    def node_id(self, test_id: str) -> str:
+        """The pytest node id of a junit id (``jupyterhub.tests.test_api.TestX::test_y`` → ``…/test_api.py::TestX::test_y``)."""
+        classname, name = test_id.split("::", 1)
+        parts = classname.split(".")
+        for i in range(len(parts), 0, -1):
+            path = self.rootdir().joinpath(*parts[:i]).with_suffix(".py")
+            if path.is_file():
+                return "::".join([str(path), *parts[i:], name])
+        raise ValueError(f"no test file for {test_id} under {self.rootdir()}")
+
     def paths(self) -> list[str]:
         directory = self.test_dir()
         names = self.files or tuple(sorted(p.name for p in directory.glob("test_*.py")))

@@ -10,7 +10,7 @@ import pytest
 
 from . import compare, plugin
 from .compare import FAILED, PASSED, SKIPPED, Intended
-from .suites import REPO
+from .suites import REPO, SUITES
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" tests="4">
 <testcase classname="jupyterhub.tests.test_api" name="test_ok" time="0.1"/>
@@ -54,6 +54,21 @@ def test_compare_sorts_differences_into_intended_unexplained_control_and_stale()
     assert compare.unexplained_total([r]) == 3
     on55 = compare.compare("jupyterhub", "5.5", stock, saturn, intended)
     assert "m::broken" in on55.intended and "m::broken" not in on55.unexplained
+
+
+def test_a_difference_that_passes_when_run_again_is_reported_not_counted():
+    r = compare.compare("jupyterhub", "6.1", {"m::a": PASSED, "m::b": PASSED}, {"m::a": FAILED, "m::b": FAILED}, [])
+    r.passed_on_retry({"m::a": PASSED, "m::b": FAILED})
+    assert r.unexplained == ["m::b"] and r.retried == ["m::a"]
+    assert any(line.startswith("retried [jupyterhub, JupyterHub 6.1] m::a") for line in compare.details([r]))
+
+
+def test_junit_ids_map_back_to_node_ids():
+    suite = next(s for s in SUITES if s.name == "jupyterhub")
+    node = suite.node_id("jupyterhub.tests.test_api::test_spawn[a.b]")
+    assert node.endswith("jupyterhub/tests/test_api.py::test_spawn[a.b]")
+    with pytest.raises(ValueError, match="no test file"):
+        suite.node_id("jupyterhub.tests.no_such_module::test_x")
 
 
 def test_table_and_details_name_counts_and_tests():
