@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import compare
 from .plugin import MODE_VAR, SUITE_VAR
+from ..harness import CHP
 from .suites import REPO, SUITES, Suite, hub_version, write_kubeconfig
 
 INI = Path(__file__).with_name("pytest.ini")
@@ -38,6 +39,8 @@ def run(suite: Suite, mode: str, out: Path, extra: list[str], only: list[str] = 
     """One pytest run of ``suite`` with ``mode`` classes (``only``: these node ids): ``({test id: outcome}, s)``."""
     env = dict(os.environ, **{MODE_VAR: mode, SUITE_VAR: suite.name})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    # MockHub runs configurable-http-proxy by name (make node installs it here), and the venv's scripts
+    env["PATH"] = os.pathsep.join([str(CHP.parent), str(Path(sys.executable).parent), env.get("PATH", "")])
     if suite.name == "kubespawner":
         env["KUBECONFIG"] = str(write_kubeconfig(out / f"kubeconfig-{mode}"))
     name = f"{suite.name}-{mode}{label}"
