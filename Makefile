@@ -121,10 +121,10 @@ test-jh55: venv55 node chromium bubblewrap kube-binaries helm labextension55
 
 # upstream's own suites with the stock and the saturn classes, compared (tests/upstream; KubeSpawner's tests
 # from $$SATURN_KUBESPAWNER_TESTS, default ../shared/upstream-tests)
-upstream: venv
+upstream: venv node
 	$(VENV)/bin/python -m tests.upstream $(PYTEST_ARGS)
 
-upstream55: venv55
+upstream55: venv55 node
 	$(VENV55)/bin/python -m tests.upstream --out .test-results/upstream-5.5 $(PYTEST_ARGS)
 
 # everything, phases timed, Go builds beside the installs (scripts/test-all.sh)
