@@ -9,6 +9,7 @@ requests/limits, the GPU resource, node selector and tolerations as configured.
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -292,7 +293,7 @@ async def test_a_profile_list_refuses_every_saturn_kube_spawner_whatever_mounted
     c = Config()
     c[section].profile_list = [{"display_name": "GPU", "kubespawner_override": {"image": "x"}}]
     with pytest.raises(web.HTTPError) as err:
-        SaturnKubeSpawner(_mock=True, config=c)
+        SaturnKubeSpawner(_mock=True, config=c, log=logging.getLogger("saturn-test"))
     assert err.value.status_code == 503
     assert err.value.jupyterhub_message.startswith("jupyterhub-saturn configuration error: KubeSpawner.profile_list: ")
     assert "jupyterhub-saturn configuration error: KubeSpawner.profile_list" in caplog.text
