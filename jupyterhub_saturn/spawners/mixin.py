@@ -128,8 +128,15 @@ class SaturnSpawnerMixin(Configurable):
 
     @default("options_from_form")
     def _saturn_default_options_from_form(self):
-        # upstream's trait keeps its meaning: an admin's callable, "simple" or "passthrough" wins
-        return saturn_options_from_form
+        # upstream's trait keeps its meaning: an admin's callable, "simple" or "passthrough" wins. The default
+        # takes the form alone, as upstream's (and KubeSpawner's) do: code calling
+        # ``spawner.options_from_form(form_data)`` directly keeps working
+        return self.saturn_options_from_form
+
+    def saturn_options_from_form(self, form_data):
+        """The saturn spawners' default ``options_from_form``: form fields → user_options (validated later,
+        in :meth:`apply_saturn_options`)."""
+        return form_to_options(form_data, self.option_keys())
 
     def options_from_query(self, query_data):
         """``/hub/spawn?opt-size=medium`` → user_options through ``options_from_form``, like the form
@@ -298,9 +305,3 @@ def refused_config(err: ConfigError, log) -> Exception:
     text = f"jupyterhub-saturn configuration error: {err.text}"
     log.critical("%s", text)
     return http_error(SaturnError(f"{text}. Please tell the hub administrator", field=err.field, status=503))
-
-
-def saturn_options_from_form(form_data, spawner):
-    """The saturn spawners' default ``options_from_form``: form fields → user_options (validated later,
-    in :meth:`SaturnSpawnerMixin.apply_saturn_options`)."""
-    return form_to_options(form_data, spawner.option_keys())
