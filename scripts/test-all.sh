@@ -71,10 +71,11 @@ suite() {
 }
 
 # upstream LABEL PY : upstream's own suites (JupyterHub, oauthenticator, KubeSpawner's cluster-free tests) with
-# the stock and the saturn classes, compared test by test (tests/upstream); fails on any unexplained difference
+# the stock and the saturn classes, compared test by test (tests/upstream; the two runs side by side: they mostly
+# wait on mock servers); fails on any unexplained difference
 export SATURN_KUBESPAWNER_TESTS=${SATURN_KUBESPAWNER_TESTS:-$(cd .. && pwd)/shared/upstream-tests}
 upstream() {
-  phase "upstream suites ($1)" "$2" -m tests.upstream --out "$OUT/upstream-${1##* }"
+  phase "upstream suites ($1)" "$2" -m tests.upstream --jobs 2 --out "$OUT/upstream-${1##* }"
 }
 
 echo "== tool versions"

@@ -69,6 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / ".test-results" / "upstream"), help="junit files and logs")
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="2: stock and saturn runs side by side")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest after --, e.g. -- -k test_spawner")
+    parser.add_argument("--control", action="store_true", help="also list the tests that fail with the stock class")
     parser.add_argument("--docs", action="store_true", help="print intended.yaml as docs/compat.md's table rows")
     args = parser.parse_args(argv)
     if args.docs:
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
         reports.append(report)
     print(f"upstream suites on JupyterHub {version} (" + "; ".join(timings) + ")")
     print(compare.table(reports))
-    for line in compare.details(reports):
+    for line in compare.details(reports, control=args.control):
         print(line)
     n = compare.unexplained_total(reports)
     stale = sum(len(r.stale) for r in reports)
