@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 QUIET_PIP := PYTHONWARNINGS=ignore
 NPM_FLAGS := --no-audit --no-fund --loglevel=error
 
-.PHONY: demo demo-env test test-latest test-jh55 unit venv venv55 node chromium bubblewrap kube-binaries helm bench clean labextension labextension55
+.PHONY: demo demo-env test test-latest test-jh55 unit upstream upstream55 venv venv55 node chromium bubblewrap kube-binaries helm bench clean labextension labextension55
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python >= 3.10 is required"'
@@ -137,6 +137,14 @@ test-latest: venv node chromium bubblewrap kube-binaries helm labextension
 # JupyterHub 5.5 (the z2jh 4.4.0 hub image's set): the tests marked hub_versions
 test-jh55: venv55 node chromium bubblewrap kube-binaries helm labextension55
 	$(VENV55)/bin/python -m pytest -q -p no:cacheprovider -m hub_versions $(PYTEST_ARGS)
+
+# upstream's own suites with the stock and the saturn classes, compared (tests/upstream; KubeSpawner's tests
+# from $$SATURN_KUBESPAWNER_TESTS, default ../shared/upstream-tests)
+upstream: venv node
+	$(VENV)/bin/python -m tests.upstream $(PYTEST_ARGS)
+
+upstream55: venv55 node
+	$(VENV55)/bin/python -m tests.upstream --out .test-results/upstream-5.5 $(PYTEST_ARGS)
 
 # everything, phases timed, Go builds beside the installs (scripts/test-all.sh)
 test:

@@ -70,6 +70,14 @@ suite() {
   return $rc
 }
 
+# upstream LABEL PY : upstream's own suites (JupyterHub, oauthenticator, KubeSpawner's cluster-free tests) with
+# the stock and the saturn classes, compared test by test (tests/upstream; the two runs side by side: they mostly
+# wait on mock servers); fails on any unexplained difference
+export SATURN_KUBESPAWNER_TESTS=${SATURN_KUBESPAWNER_TESTS:-$(cd .. && pwd)/shared/upstream-tests}
+upstream() {
+  phase "upstream suites ($1)" "$2" -m tests.upstream --jobs 2 --out "$OUT/upstream-${1##* }"
+}
+
 echo "== tool versions"
 $PYTHON --version; node --version; npm --version; (go version || echo "go: missing") 2>&1
 
@@ -84,12 +92,14 @@ phase "npm packages" make -s node
 phase "JupyterLab extension" make -s labextension
 phase "Debian packages (chromium, bubblewrap)" make -s chromium bubblewrap
 
-# 3. beside it, in the background: the JupyterHub 5.5 tests that need no Go build (the builds go on
-#    meanwhile), then, once the builds are done, the suites on the real kube-apiserver (6.1, then 5.5)
+# 3. beside it, in the background: the JupyterHub 5.5 tests that need no Go build and upstream's suites on
+#    5.5 (the builds go on meanwhile), then, once the builds are done, the suites on the real kube-apiserver
+#    (6.1, then 5.5)
 jh55_then_kube() {
   join "venv JupyterHub 5.5"
   phase "JupyterLab extension (5.5 venv)" make -s labextension55
   suite "hub_versions (JupyterHub 5.5)" "$VENV55/bin/python" -m "hub_versions and not kube"
+  upstream "JupyterHub 5.5" "$VENV55/bin/python"
   join "go builds (etcd, kube-apiserver)"
   join "go build (helm)"
   suite "kube (JupyterHub 6.1)" "$VENV/bin/python" -m kube
@@ -98,8 +108,9 @@ jh55_then_kube() {
 }
 background "JupyterHub 5.5 and kube suites" jh55_then_kube
 
-# 4. ... beside every test that needs no Go build, on JupyterHub 6.1
+# 4. ... beside every test that needs no Go build, on JupyterHub 6.1, then upstream's suites on it
 suite "core+e2e (JupyterHub 6.1)" "$VENV/bin/python" -m "not kube"
+upstream "JupyterHub 6.1" "$VENV/bin/python"
 
 echo "== [JupyterHub 5.5 and kube suites] (ran in the background; its whole output follows)"
 join "JupyterHub 5.5 and kube suites" +1

@@ -21,6 +21,7 @@ import aiohttp
 from kubernetes_asyncio.client.rest import ApiException
 from kubespawner import KubeSpawner
 from traitlets import Bool, Float, Unicode
+from traitlets.config import Config
 
 from ..compat import KubeSpawnerSteps
 from ..errors import ConfigError, SaturnError
@@ -29,7 +30,7 @@ from ..profiles import Selection
 from ..profiles.limits import size_limits
 from ..profiles.quantities import format_size, kube_quantity, parse_size
 from ..throwaway import is_throwaway
-from .mixin import SaturnSpawnerMixin
+from .mixin import SaturnSpawnerMixin, refused_config
 
 #: background tasks started at hub start-up (a reference keeps them from being collected)
 _STARTUP_TASKS: set = set()
@@ -96,7 +97,14 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
             ratio = value(name, 1.0)
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
                 raise ConfigError(f"SaturnKubeSpawner.{name}", f"must be a number in (0, 1], got {ratio!r}")
-        if value("profile_list", None):
+        cls.check_upstream_settings(config)
+
+    @classmethod
+    def check_upstream_settings(cls, config) -> None:
+        """KubeSpawner's ``profile_list`` (and its ``kubespawner_override``) would be ignored: refused."""
+        chosen = next((config[s]["profile_list"] for s in ("SaturnKubeSpawner", "KubeSpawner", "Spawner")
+                       if s in config and "profile_list" in config[s]), None)
+        if chosen:
             raise ConfigError(
                 "KubeSpawner.profile_list",
                 "saturn-kube takes its choices from c.Saturn instead of a profile_list (and its "
@@ -243,8 +251,14 @@ class SaturnKubeSpawner(SaturnSpawnerMixin, KubeSpawnerSteps, KubeSpawner):
         return any(m.get("mountPath", "").rstrip("/") == self.home_mount_path.rstrip("/") for m in mounts)
 
     async def load_user_options(self):
-        """user_options were validated and applied by the profile mixin; nothing left for KubeSpawner to do."""
-        return None
+        """user_options were validated and applied by the profile mixin; nothing left for KubeSpawner to do,
+        unless a hook set a ``profile_list`` on this spawner: refused like one in config, never ignored."""
+        if self.profile_list:
+            config = Config({"KubeSpawner": {"profile_list": self.profile_list}})
+            try:
+                self.check_upstream_settings(config)
+            except ConfigError as e:
+                raise refused_config(e, self.log) from None
 
     # ------------------------------------------------------------ disk growth
 

@@ -114,6 +114,10 @@ class SaturnLocalSpawner(ServerLifetimeMixin, SaturnSpawnerMixin, SandboxMixin, 
                     f"lists {have} device(s) but Saturn.gpus.{key}.count is {gpu.count}; no server could start",
                 )
 
+    @classmethod
+    def check_upstream_settings(cls, config) -> None:
+        cls.check_migration(config)
+
     @staticmethod
     def check_migration(config, log=None) -> None:
         """A hub moving from LocalProcessSpawner must choose who servers run as: saturn-local's default

@@ -16,9 +16,9 @@ from traitlets.config import Configurable
 
 from .. import metrics
 from ..compat import apply_user_options_dict, passthrough_options_from_form, spawner_log_name
-from ..errors import SaturnError
+from ..errors import ConfigError, SaturnError
 from .. import upstream_guards
-from ..http_errors import OWN_LINE, one_line, refusal_error
+from ..http_errors import OWN_LINE, http_error, one_line, refusal_error
 from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
@@ -49,6 +49,23 @@ class SaturnSpawnerMixin(Configurable):
     saturn_shutoff: Shutoff | None = None
     #: CPU/memory limits this start's ``group_overrides`` set (a size may be raised by them, see profiles.limits)
     saturn_group_limits: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            type(self).check_upstream_settings(self.config)
+        except ConfigError as e:
+            raise refused_config(e, self.log) from None
+
+    @classmethod
+    def check_upstream_settings(cls, config) -> None:
+        """Upstream settings this backend would not honour as the stock class does (e.g. KubeSpawner's
+        ``profile_list``): raise ConfigError naming the setting and what to use instead.
+
+        Runs for every saturn spawner the hub makes, whatever the authenticator and with or without
+        ``jupyterhub_saturn.setup(c)`` (whose start-up validation runs it too): with such a config the hub
+        cannot start a server that was running, and every spawn is refused with the message. Cheap: it
+        reads config sections only."""
 
     # ------------------------------------------------------------ config access
 
@@ -111,8 +128,15 @@ class SaturnSpawnerMixin(Configurable):
 
     @default("options_from_form")
     def _saturn_default_options_from_form(self):
-        # upstream's trait keeps its meaning: an admin's callable, "simple" or "passthrough" wins
-        return saturn_options_from_form
+        # upstream's trait keeps its meaning: an admin's callable, "simple" or "passthrough" wins. The default
+        # takes the form alone, as upstream's (and KubeSpawner's) do: code calling
+        # ``spawner.options_from_form(form_data)`` directly keeps working
+        return self.saturn_options_from_form
+
+    def saturn_options_from_form(self, form_data):
+        """The saturn spawners' default ``options_from_form``: form fields → user_options (validated later,
+        in :meth:`apply_saturn_options`)."""
+        return form_to_options(form_data, self.option_keys())
 
     def options_from_query(self, query_data):
         """``/hub/spawn?opt-size=medium`` → user_options through ``options_from_form``, like the form
@@ -275,7 +299,9 @@ class SaturnSpawnerMixin(Configurable):
             self._saturn_last_ok = state["saturn_last_options"]
 
 
-def saturn_options_from_form(form_data, spawner):
-    """The saturn spawners' default ``options_from_form``: form fields → user_options (validated later,
-    in :meth:`SaturnSpawnerMixin.apply_saturn_options`)."""
-    return form_to_options(form_data, spawner.option_keys())
+def refused_config(err: ConfigError, log) -> Exception:
+    """A saturn spawner made with config it refuses: logged as the start-up check logs it, and a 503 that
+    names the setting (the hub is misconfigured; nothing the user sent is wrong)."""
+    text = f"jupyterhub-saturn configuration error: {err.text}"
+    log.critical("%s", text)
+    return http_error(SaturnError(f"{text}. Please tell the hub administrator", field=err.field, status=503))

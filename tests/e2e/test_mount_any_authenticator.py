@@ -7,6 +7,7 @@ import requests
 import pytest
 
 from ..harness import Hub
+from ..upstream.suites import write_kubeconfig
 from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook
 
 # the mount relies on how each JupyterHub version builds its routes and template loader
@@ -122,3 +123,22 @@ def test_an_authenticator_name_that_does_not_load_stops_the_hub(hub_factory):
     code, output = hub_factory('c.JupyterHub.authenticator_class = "no-such-auth"' + SETUP, start=False).run_expecting_exit()
     assert code != 0
     assert "jupyterhub-saturn configuration error: JupyterHub.authenticator_class: cannot load 'no-such-auth'" in output
+
+
+def test_without_setup_a_saturn_spawner_still_refuses_a_profile_list(hub_factory, tmp_path):
+    """JupyterHub's stock DummyAuthenticator, saturn-kube, no ``setup(c)``: nothing saturn validates at start-up,
+    so the spawner refuses the config itself: a spawn is a 503 naming KubeSpawner.profile_list, not a server
+    that silently ignores the profiles (no cluster is needed: the refusal comes before any API call)."""
+    config = """
+c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.spawner_class = "saturn-kube"
+c.KubeSpawner.profile_list = [{"display_name": "Large", "kubespawner_override": {"mem_limit": "32G"}}]
+"""
+    hub = hub_factory(config, env={"KUBECONFIG": str(write_kubeconfig(tmp_path / "kubeconfig"))})
+    hub.ensure_user("kim")
+    r = hub.spawn("kim", {})
+    assert r.status_code == 503, r.text[:500]
+    assert "jupyterhub-saturn configuration error: KubeSpawner.profile_list" in r.json()["message"]
+    assert "c.Saturn" in r.json()["message"]
+    log = hub.log_text()
+    assert "jupyterhub-saturn configuration error: KubeSpawner.profile_list" in log and "Traceback" not in log

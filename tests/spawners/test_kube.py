@@ -9,12 +9,14 @@ requests/limits, the GPU resource, node selector and tolerations as configured.
 from __future__ import annotations
 
 import itertools
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from kubernetes_asyncio.client import ApiClient
 from kubernetes_asyncio.config import kube_config
+from tornado import web
 from traitlets.config import Config
 
 from jupyterhub_saturn.errors import ConfigError
@@ -282,6 +284,28 @@ def test_validate_config_names_the_key(section, key, value, path):
     with pytest.raises(ConfigError) as err:
         SaturnKubeSpawner.validate_config(c)
     assert err.value.field == path
+
+
+@pytest.mark.parametrize("section", ["KubeSpawner", "SaturnKubeSpawner", "Spawner"])
+async def test_a_profile_list_refuses_every_saturn_kube_spawner_whatever_mounted_it(section, caplog):
+    """Without setup(c) or a saturn-* authenticator nothing validates at start-up: the spawner itself refuses
+    the config (503 naming the setting, logged as a configuration error) instead of ignoring it."""
+    c = Config()
+    c[section].profile_list = [{"display_name": "GPU", "kubespawner_override": {"image": "x"}}]
+    with pytest.raises(web.HTTPError) as err:
+        SaturnKubeSpawner(_mock=True, config=c, log=logging.getLogger("saturn-test"))
+    assert err.value.status_code == 503
+    assert err.value.jupyterhub_message.startswith("jupyterhub-saturn configuration error: KubeSpawner.profile_list: ")
+    assert "jupyterhub-saturn configuration error: KubeSpawner.profile_list" in caplog.text
+    SaturnKubeSpawner(_mock=True, config=Config({"KubeSpawner": {"profile_list": []}}))  # empty: nothing ignored
+
+
+async def test_a_profile_list_a_hook_sets_is_refused_at_start_not_ignored():
+    spawner = await make_spawner(Config(), {})
+    spawner.profile_list = [{"display_name": "from a pre_spawn_hook"}]
+    with pytest.raises(web.HTTPError) as err:
+        await spawner.load_user_options()
+    assert err.value.status_code == 503 and "KubeSpawner.profile_list" in err.value.jupyterhub_message
 
 
 def test_validate_config_accepts_the_shipped_configs(tmp_path, monkeypatch):

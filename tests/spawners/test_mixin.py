@@ -50,6 +50,8 @@ def test_default_form_conversion_unpacks_own_fields():
     s = spawner()
     assert s.run_options_from_form({"size": ["medium"], "_xsrf": ["x"]}) == {"size": "medium"}
     assert s.options_from_query({"size": ["medium"]}) == {"size": "medium"}
+    # called directly with the form alone, as upstream's and KubeSpawner's defaults can be (KubeSpawner's tests do)
+    assert s.options_from_form({"size": ["medium"]}) == {"size": "medium"}
 
 
 def test_simple_and_passthrough_keep_upstream_meaning():
