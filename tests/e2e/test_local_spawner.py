@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from ..harness import server_env, wait_for
+from ..harness import resolved, server_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -202,8 +202,9 @@ def test_auto_shutoff_choice_is_stored_and_bad_choices_refused(hub):
     r = hub.spawn("stu", {"auto_shutoff": "6h", "saturn_shutoff": {"idle_timeout": 999999}})
     assert r.status_code in (201, 202), r.text
     model = hub.wait_ready("stu")
-    opts = _opts(model)
-    assert opts["auto_shutoff"] == "6h"
+    assert _opts(model) == {"auto_shutoff": "6h"}  # what the user chose: no defaults, nothing derived
+    opts = resolved(model)
+    assert opts["auto_shutoff"] == "6h" and opts["size"] == "small", opts
     assert opts["saturn_shutoff"]["idle_timeout"] == 6 * 3600  # recomputed, never taken from input
     proc_args = " ".join(__import__("psutil").Process(int(server_env("stu")["_PID"])).cmdline())
     assert "--ServerApp.shutdown_no_activity_timeout=" in proc_args
