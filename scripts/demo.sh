@@ -10,15 +10,22 @@ export SATURN_DEMO_URL=$URL
 hub=$!
 trap 'kill -TERM $hub 2>/dev/null; wait $hub' INT TERM
 
-# wait until the hub answers (or exits), then print the URL where the logs cannot bury it
-"$VENV/bin/python" - "$URL" "$hub" <<'PY'
+# wait until the hub answers (or exits), then print the URL where the logs cannot bury it. The hub's own
+# port is asked first: a request through the proxy before the hub listens makes configurable-http-proxy log
+# an ECONNREFUSED error with its stack, which a user would have to decode
+"$VENV/bin/python" - "$URL" "$hub" "${SATURN_DEMO_HUB_URL:-http://127.0.0.1:8081}" <<'PY'
 import os, sys, time, urllib.request
-url, pid = sys.argv[1].rstrip("/"), int(sys.argv[2])
-while True:
+url, pid, hub_url = sys.argv[1].rstrip("/"), int(sys.argv[2]), sys.argv[3].rstrip("/")
+
+def answers(base):
     try:
-        urllib.request.urlopen(url + "/hub/api/", timeout=2)
-        break
+        urllib.request.urlopen(base + "/hub/api/", timeout=2)
+        return True
     except Exception:
+        return False
+
+for base in (hub_url, url):
+    while not answers(base):
         try:
             os.kill(pid, 0)
         except OSError:

@@ -305,11 +305,12 @@ def server_process(user: str, server: str = "", hub: Hub | None = None):
 
     for proc in psutil.process_iter(["cmdline"]):
         try:
-            cmdline = " ".join(proc.info["cmdline"] or [])
+            argv = proc.info["cmdline"] or [""]
             # the server itself: not the watchdog that runs it (python -m jupyterhub_saturn.singleuser -- ...),
-            # nor a sandboxed server's bwrap parents, which carry the server command line too
-            if "jupyterhub-singleuser" not in cmdline or "jupyterhub_saturn.singleuser" in cmdline \
-                    or (proc.info["cmdline"] or [""])[0].endswith("bwrap"):
+            # nor a sandboxed server's bwrap parents, which carry the server command line too (the server's own
+            # arguments may name jupyterhub_saturn.singleuser.extension: only the watchdog runs the package)
+            watchdog = any(a == "-m" and b == "jupyterhub_saturn.singleuser" for a, b in zip(argv, argv[1:]))
+            if watchdog or "jupyterhub-singleuser" not in " ".join(argv) or argv[0].endswith("bwrap"):
                 continue
             env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
