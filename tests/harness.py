@@ -288,6 +288,13 @@ class Hub:
         return r.json()["token"]
 
 
+def resolved(server_model: dict) -> dict:
+    """What a server model's server was started with: ``state.saturn_resolved``, the values the spawner derives
+    from the user's choices (every kind with its default, the resolved auto-shutoff, the notebook) and keeps
+    beside ``user_options`` (needs ``admin:server_state``, which the harness's admin token has)."""
+    return server_model["state"]["saturn_resolved"]
+
+
 def server_process(user: str, server: str = "", hub: Hub | None = None):
     """The running ``jupyterhub-singleuser`` process of ``user``'s server on ``hub`` (default: the most
     recently started hub), told apart from same-named users of other hubs by the hub API URL it was given."""

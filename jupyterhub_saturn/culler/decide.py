@@ -1,8 +1,9 @@
 """What the culler does with each server and throwaway user: pure functions over JupyterHub's
 REST models (the dicts ``GET /hub/api/users`` returns). No I/O, so every rule is unit-tested.
 
-A server's deadlines come from its own ``user_options.saturn_shutoff`` (written by the
-spawner, see :mod:`jupyterhub_saturn.policy.shutoff_state`) plus ``started`` and
+A server's deadlines come from its own ``state.saturn_resolved.saturn_shutoff`` (written by the
+spawner beside its user_options, see :mod:`jupyterhub_saturn.policy.resolved`; servers started
+before that split carry it in ``user_options.saturn_shutoff``) plus ``started`` and
 ``last_activity`` -- hub state, so a restarted culler reaches the same answer. Servers
 without that state get the culler's :class:`Fallback` (none by default: left alone).
 
@@ -22,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from ..policy import Deadlines, Shutoff, deadlines, load_shutoff
+from ..policy import Deadlines, Shutoff, deadlines, load_shutoff, resolved_options
 from ..policy.deadlines import IDLE
 
 STOP = "stop"
@@ -95,9 +96,10 @@ class ServerDecision:
         return f"{self.user}/{self.server}" if self.server else self.user
 
 
-def shutoff_for(user_options: object, fallback: Fallback) -> tuple[Shutoff | None, str | None]:
-    """The server's stored shutoff, else the fallback; with the problem when neither applies."""
-    loaded = load_shutoff(user_options)
+def shutoff_for(server: Mapping, fallback: Fallback) -> tuple[Shutoff | None, str | None]:
+    """The stored shutoff of a server model (its ``state``, else its ``user_options``), else the fallback;
+    with the problem when neither applies."""
+    loaded = load_shutoff(resolved_options(server.get("user_options"), server.get("state")))
     if loaded.shutoff is not None:
         return loaded.shutoff, None
     fb = fallback.shutoff()
@@ -114,7 +116,7 @@ def decide_server(user: str, name: str, server: Mapping, *, now: datetime, fallb
         return ServerDecision(user, name, SKIP, f"pending {server['pending']}")
     if not server.get("ready"):
         return ServerDecision(user, name, SKIP, "not ready")
-    shutoff, problem = shutoff_for(server.get("user_options"), fallback)
+    shutoff, problem = shutoff_for(server, fallback)
     if shutoff is None:
         return ServerDecision(user, name, KEEP, f"no auto-shutoff ({problem}) and no fallback")
     try:
@@ -199,10 +201,11 @@ def throwaway_removable(user: Mapping, *, now: datetime, grace: float) -> tuple[
 def server_status(server: Mapping, *, now: datetime, fallback: Fallback | None = None) -> dict:
     """The JSON the shutoff route shows for one server model: when it stops and why.
 
-    ``server`` needs ``user_options``, ``started``, ``last_activity`` (strings or datetimes),
-    ``ready`` and ``pending``; the answer matches what the culler decides from the same state.
+    ``server`` needs ``state`` (or, started before the split, ``user_options``), ``started``,
+    ``last_activity`` (strings or datetimes), ``ready`` and ``pending``; the answer matches what the
+    culler decides from the same state.
     """
-    shutoff, problem = shutoff_for(server.get("user_options"), fallback or Fallback())
+    shutoff, problem = shutoff_for(server, fallback or Fallback())
     out = {
         "name": server.get("name", ""),
         "ready": bool(server.get("ready")),

@@ -11,6 +11,8 @@ The role carries the narrowest scopes that work (checked against JupyterHub 5.5 
 
 - ``list:users``, ``read:users:activity``, ``read:servers``: page through users with ready
   servers and read each server's ``user_options``, ``started`` and ``last_activity``.
+- ``admin:server_state``: each server's ``state``, where the spawner keeps the resolved auto-shutoff
+  beside the user's choices (``saturn_resolved``; no credentials are kept there).
 - ``delete:servers``: stop servers.
 - ``read:groups!group=G``, ``read:users!group=G``, ``delete:users!group=G`` (G = the throwaway
   group): find throwaway users, read when they were created, delete them -- and no one else.
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError
 from ..policy import config_duration
 
-BASE_SCOPES = ("list:users", "read:users:activity", "read:servers", "delete:servers")
+BASE_SCOPES = ("list:users", "read:users:activity", "read:servers", "admin:server_state", "delete:servers")
 BUSY_KERNEL_SCOPES = ("access:servers", "users:activity")
 
 

@@ -22,7 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from ..errors import SaturnError
 from ..throwaway import is_throwaway
 from .base import SaturnPageHandler
-from .launcher import NOTEBOOK_KEY
+from .launcher import spawner_notebook
 
 #: how long a held copy waits for its owner to sign in
 KEEP_SECONDS = 3600
@@ -58,7 +58,7 @@ class KeepStartHandler(SaturnPageHandler):
         if len(held) >= _MAX_HELD:
             raise web.HTTPError(503, "too many copies are waiting to be kept; try again in a few minutes")
         keep_id = secrets.token_urlsafe(18)
-        held[keep_id] = {"at": now, "notebook": notebook, "record": (spawner.user_options or {}).get(NOTEBOOK_KEY),
+        held[keep_id] = {"at": now, "notebook": notebook, "record": spawner_notebook(spawner),
                          "name": posixpath.basename(path)}
         self.clear_login_cookie()
         target = self.hub.base_url + f"saturn/keep/{keep_id}"

@@ -28,6 +28,7 @@ from ..errors import SaturnError
 from ..gallery.notebook import copy_name
 from ..gallery.trust import strip_trust
 from ..policy.copy_options import NOTEBOOK_KEY, EnvironmentOffer, copy_options, environment_offer, restart_options
+from ..policy.resolved import RESOLVED_KEY, notebook_of, resolved_options
 from ..profiles import NO_GPU
 from ..throwaway import new_name
 
@@ -135,7 +136,7 @@ class Launcher:
             if spawner is None or not spawner.active:
                 continue
             total += 1
-            if (spawner.user_options or {}).get(NOTEBOOK_KEY) == notebook_id:
+            if spawner_notebook(spawner) == notebook_id:
                 mine += 1
         return total, mine
 
@@ -175,9 +176,9 @@ class Launcher:
             user = self._user(name)
             spawner = user.spawners.get("") if user else None
             if spawner is not None and spawner.ready:
-                options = dict(spawner.user_options or {}, **{NOTEBOOK_KEY: record.id})
-                spawner.user_options = options
-                spawner.orm_spawner.user_options = options
+                # the notebook is derived, not chosen: it goes beside the user_options, in the state
+                spawner.saturn_resolved = dict(spawner.saturn_resolved or {}, **{NOTEBOOK_KEY: record.id})
+                spawner.orm_spawner.state = spawner.get_state()
                 self.app.db.commit()
                 metrics.warm_pool_claimed(image)
                 self.kick_refill()
@@ -293,7 +294,7 @@ class Launcher:
         spawner = user.spawners[""]
         if not spawner.active:
             return None
-        return environment_offer(self.saturn.catalog, spawner.user_options, getattr(record, "environment", None),
+        return environment_offer(self.saturn.catalog, spawner_resolved(spawner), getattr(record, "environment", None),
                                  [g.name for g in user.groups])
 
     def choose(self, handler, launch: Launch, user, record, choice: str) -> None:
@@ -424,6 +425,16 @@ class Launcher:
         cutoff = time.monotonic() - 3600
         for key in [k for k, v in self.launches.items() if v.started < cutoff]:
             self.by_key.pop(self.launches.pop(key).key, None)
+
+
+def spawner_resolved(spawner):
+    """What ``spawner``'s server was started with (:mod:`jupyterhub_saturn.policy.resolved`)."""
+    return resolved_options(spawner.user_options, {RESOLVED_KEY: getattr(spawner, "saturn_resolved", None)})
+
+
+def spawner_notebook(spawner) -> str | None:
+    """The published notebook ``spawner``'s server runs ("Run this copy"), or None."""
+    return notebook_of(spawner.user_options, {RESOLVED_KEY: getattr(spawner, "saturn_resolved", None)})
 
 
 def _message(e: Exception) -> str:

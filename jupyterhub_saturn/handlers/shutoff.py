@@ -22,6 +22,7 @@ from jupyterhub.user import User
 from tornado import web
 
 from ..culler.decide import isoformat, server_status, utcnow
+from ..policy import RESOLVED_KEY
 
 
 def spawner_status(spawner, now=None) -> dict:
@@ -30,6 +31,7 @@ def spawner_status(spawner, now=None) -> dict:
     model = {
         "name": spawner.name,
         "user_options": spawner.user_options or getattr(orm, "user_options", None),
+        "state": {RESOLVED_KEY: getattr(spawner, "saturn_resolved", None)},
         "started": orm.started,
         "last_activity": orm.last_activity,
         "ready": spawner.ready,

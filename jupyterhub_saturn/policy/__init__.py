@@ -9,6 +9,7 @@ from .deadlines import Deadlines, deadlines
 from .durations import config_duration, format_duration, parse_duration
 from .launch_limits import Admission, LaunchGate, LaunchLimits
 from .rate_limiter import RateLimiter
+from .resolved import NOTEBOOK_KEY, RESOLVED_KEY, notebook_of, resolved_options
 from .shutoff import ShutoffPolicy
 from .shutoff_config import NEVER, ShutoffConfig
 from .shutoff_state import CHOICE_KEY, STATE_KEY, LoadedShutoff, Shutoff, load_shutoff
@@ -16,6 +17,8 @@ from .shutoff_state import CHOICE_KEY, STATE_KEY, LoadedShutoff, Shutoff, load_s
 __all__ = [
     "CHOICE_KEY",
     "NEVER",
+    "NOTEBOOK_KEY",
+    "RESOLVED_KEY",
     "STATE_KEY",
     "Admission",
     "Deadlines",
@@ -31,7 +34,9 @@ __all__ = [
     "deadlines",
     "format_duration",
     "load_shutoff",
+    "notebook_of",
     "parse_duration",
     "parse_trusted_proxies",
     "rate_key",
+    "resolved_options",
 ]

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 from ..errors import InvalidChoice
 from ..profiles import KINDS, NO_GPU, Catalog, default_choice, entitled_choices
+from .resolved import NOTEBOOK_KEY
 from .shutoff_state import STATE_KEY
 
-#: the user_options key naming the published notebook a "Run this copy" server runs
-NOTEBOOK_KEY = "saturn_notebook"
 #: the answers to an environment offer: restart in the notebook's environment, or copy into the running server
 CHOICES = ("restart", "keep")
 

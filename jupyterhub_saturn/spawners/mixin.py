@@ -19,7 +19,7 @@ from ..compat import apply_user_options_dict, passthrough_options_from_form, spa
 from ..errors import ConfigError, SaturnError
 from .. import upstream_guards
 from ..http_errors import OWN_LINE, http_error, one_line, refusal_error
-from ..policy import CHOICE_KEY, STATE_KEY, Shutoff
+from ..policy import CHOICE_KEY, NOTEBOOK_KEY, RESOLVED_KEY, STATE_KEY, Shutoff, load_shutoff
 from ..policy.durations import format_duration
 from ..profiles import KINDS, Selection, select
 from ..profiles.extra_options import check_extra_options
@@ -41,12 +41,16 @@ class SaturnSpawnerMixin(Configurable):
     #: user_options keys validated outside the profile check: the auto-shutoff choice, and
     #: the resolved shutoff the spawner itself stores (recomputed, never taken from input)
     extra_option_keys: tuple[str, ...] = (CHOICE_KEY,)
-    #: keys the product stores itself: the resolved shutoff (recomputed) and, for "Run this
-    #: copy" servers, the published notebook they run (kept, used for per-notebook limits)
-    stored_option_keys: tuple[str, ...] = (STATE_KEY, "saturn_notebook")
+    #: keys the product derives itself, accepted in input and kept out of the stored user_options: the
+    #: resolved shutoff (recomputed; servers started before the split stored it in user_options) and, for
+    #: "Run this copy" servers, the published notebook they run (moved to the state, for per-notebook limits)
+    stored_option_keys: tuple[str, ...] = (STATE_KEY, NOTEBOOK_KEY)
 
     saturn_selection: Selection | None = None
     saturn_shutoff: Shutoff | None = None
+    #: what this server was started with, derived from its user_options (every kind with its default, the
+    #: resolved auto-shutoff, the notebook): kept in the state beside them (:mod:`jupyterhub_saturn.policy.resolved`)
+    saturn_resolved: dict | None = None
     #: CPU/memory limits this start's ``group_overrides`` set (a size may be raised by them, see profiles.limits)
     saturn_group_limits: dict = {}
 
@@ -169,14 +173,24 @@ class SaturnSpawnerMixin(Configurable):
         return saturn_then_configured
 
     def normalize_options(self, user_options, selection: Selection) -> dict:
-        """The user_options to store: the selection and the resolved shutoff. Backends may extend."""
+        """The derived values kept beside the user_options (``saturn_resolved`` in the state): the selection
+        with its defaults and the resolved shutoff, and the notebook of a "Run this copy" server. Backends
+        may extend."""
         options = selection.user_options()
         if self.saturn_shutoff is not None:
             options.update(self.saturn_shutoff.to_user_options())
-        notebook = user_options.get("saturn_notebook")
+        notebook = user_options.get(NOTEBOOK_KEY)
         if isinstance(notebook, str) and 0 < len(notebook) <= 128:
-            options["saturn_notebook"] = notebook
+            options[NOTEBOOK_KEY] = notebook
         return options
+
+    def chosen_options(self, user_options, extras: dict) -> dict:
+        """The user_options to store: exactly the keys the user sent (validated; no defaults added, nothing
+        derived), the declared extra keys typed."""
+        sent = user_options if isinstance(user_options, dict) else {}
+        chosen = {k: sent[k] for k in (*KINDS, *self.extra_option_keys) if k in sent}
+        chosen.update(extras)
+        return chosen
 
     async def apply_saturn_options(self, user_options) -> None:
         """Validate ``user_options`` and apply them; a bad choice becomes HTTP 400/403 with the core's message."""
@@ -202,6 +216,7 @@ class SaturnSpawnerMixin(Configurable):
             if inspect.isawaitable(normalized):
                 normalized = await normalized
             normalized.update(extras)
+            chosen = self.chosen_options(user_options, extras)
             self.saturn_selection = selection
             result = self.apply_selection(selection)
             if inspect.isawaitable(result):
@@ -213,10 +228,11 @@ class SaturnSpawnerMixin(Configurable):
             metrics.spawn_refused(err.field, err.status)
             self._restore_accepted_options()
             raise refusal_error(err) from None
-        self.user_options = normalized
-        self._saturn_last_ok = normalized
+        self.user_options = chosen
+        self.saturn_resolved = normalized
+        self._saturn_last_ok = chosen
         if getattr(self, "orm_spawner", None) is not None:
-            self.orm_spawner.user_options = normalized
+            self.orm_spawner.user_options = chosen
         self.log.info(
             "Starting %s with %s; %s", spawner_log_name(self), selection.summary(),
             self.saturn_shutoff.summary() if self.saturn_shutoff else "no auto-shutoff",
@@ -291,12 +307,23 @@ class SaturnSpawnerMixin(Configurable):
         state = super().get_state()
         if self._saturn_last_ok:
             state["saturn_last_options"] = self._saturn_last_ok
+        if self.saturn_resolved:
+            state[RESOLVED_KEY] = self.saturn_resolved
         return state
 
     def load_state(self, state):
         super().load_state(state)
         if isinstance(state.get("saturn_last_options"), dict):
             self._saturn_last_ok = state["saturn_last_options"]
+        resolved = state.get(RESOLVED_KEY)
+        if isinstance(resolved, dict):
+            self.saturn_resolved = resolved
+            self.saturn_shutoff = load_shutoff(resolved).shutoff
+
+    def clear_state(self):
+        """The server stopped: what it was started with goes (the user's choices stay, in user_options)."""
+        super().clear_state()
+        self.saturn_resolved = None
 
 
 def refused_config(err: ConfigError, log) -> Exception:

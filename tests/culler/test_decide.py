@@ -239,3 +239,23 @@ def test_shutoff_round_trip_matches_what_spawners_store():
     stored = Shutoff("20s", 20, None, 10).to_user_options()
     d = decide(server(user_options=stored), 20)
     assert d.action == STOP and d.shutoff.choice == "20s"
+
+
+# ------------------------------------------------------------ state beside user_options
+
+
+def test_the_shutoff_is_read_from_the_state_beside_the_users_choice():
+    legacy = server(idle=60)
+    model = server(user_options={"size": "small"}, state={"pid": 7, "saturn_resolved": legacy["user_options"]})
+    assert decide(model, 61).action == STOP and decide(model, 59).action == KEEP
+    assert server_status(model, now=at(5))["stop_at"] == z(60)
+    # the state wins over a legacy copy in user_options (a server started before the split, then restarted)
+    both = server(idle=600, state={"saturn_resolved": legacy["user_options"]})
+    assert decide(both, 61).action == STOP
+
+
+def test_a_server_without_state_access_or_saturn_state_is_left_alone():
+    model = server(user_options={"size": "small"})  # no "state": the culler's token lacks admin:server_state
+    assert decide(model, 10**6).action == KEEP
+    model = server(user_options={"size": "small"}, state={"pid": 7})
+    assert decide(model, 10**6).action == KEEP

@@ -16,7 +16,7 @@ def test_defaults_give_the_narrow_role_and_a_module_command():
     assert "--every=60" in service["command"] and "--concurrency=10" in service["command"]
     assert role["services"] == ["saturn-culler"]
     assert role["scopes"] == [
-        "list:users", "read:users:activity", "read:servers", "delete:servers",
+        "list:users", "read:users:activity", "read:servers", "admin:server_state", "delete:servers",
         "read:groups!group=saturn-throwaway", "read:users!group=saturn-throwaway",
         "delete:users!group=saturn-throwaway",
     ]

@@ -26,7 +26,7 @@ import psutil
 import pytest
 import requests
 
-from ..harness import Hub, wait_for
+from ..harness import Hub, resolved, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -152,9 +152,9 @@ class TestManagedCuller:
 
     def test_idle_server_stops_after_its_idle_time_and_never_server_stays(self, hub):
         sam = spawn_ready(hub, "sam", {"auto_shutoff": "never"}, groups=["staff"])
-        assert sam["user_options"]["saturn_shutoff"]["idle_timeout"] is None
+        assert resolved(sam)["saturn_shutoff"]["idle_timeout"] is None
         model = spawn_ready(hub, "ann")
-        assert model["user_options"]["auto_shutoff"] == "20s"
+        assert resolved(model)["auto_shutoff"] == "20s"
         first_deadline = idle_deadline(model, 20)
         gone_at = wait_gone(hub, "ann")
         assert gone_at >= first_deadline
@@ -188,7 +188,7 @@ class TestManagedCuller:
 
     def test_max_age_stops_an_active_server(self, hub):
         model = spawn_ready(hub, "cat", {"size": "medium", "auto_shutoff": "40s"})
-        assert model["user_options"]["saturn_shutoff"]["max_age"] == 30
+        assert resolved(model)["saturn_shutoff"]["max_age"] == 30
         age_deadline = utc(model["started"]) + timedelta(seconds=30)
         while not gone(hub, "cat"):
             post_activity(hub, "cat", now())
@@ -218,7 +218,7 @@ class TestManagedCuller:
     def test_throwaway_users_are_removed_after_their_servers_stop(self, hub):
         name = "anon~abc123def456"
         model = spawn_ready(hub, name, groups=["saturn-throwaway"])
-        assert model["user_options"]["auto_shutoff"] == "20s"
+        assert resolved(model)["auto_shutoff"] == "20s"
         hub.ensure_user("anon~0123456789ab", ["saturn-throwaway"])  # never got a server
         hub.ensure_user("eve")  # not throwaway, no server: stays
         wait_for(lambda: hub.api("GET", f"/users/{name}").status_code == 404, timeout=120, what="throwaway removal")
@@ -431,4 +431,4 @@ class TestCullerProcess:
         assert reason == "idle" and first_deadline <= touched[0] < decided and deadline > first_deadline
         # stopped only once the kernel had finished its work
         assert decided >= busy_until - timedelta(seconds=1)
-        assert model["user_options"]["saturn_shutoff"]["count_busy_kernels"] is True
+        assert resolved(model)["saturn_shutoff"]["count_busy_kernels"] is True

@@ -9,7 +9,7 @@ import sys
 import pytest
 import requests
 
-from ..harness import REPO, Hub, server_env, wait_for
+from ..harness import REPO, Hub, resolved, server_env, wait_for
 from .gallery_helpers import run_copy, sample_notebook
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +61,7 @@ def test_readme_logins_and_entitlements(demo):
     assert r.status_code in (400, 403), r.text
     r = demo.spawn("instructor", {"auto_shutoff": "never"})
     assert r.status_code in (201, 202), r.text
-    assert demo.wait_ready("instructor")["user_options"]["saturn_shutoff"]["idle_timeout"] is None
+    assert resolved(demo.wait_ready("instructor"))["saturn_shutoff"]["idle_timeout"] is None
     demo.stop_server("instructor")
 
 

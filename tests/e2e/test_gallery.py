@@ -13,7 +13,7 @@ import nbformat
 import pytest
 import requests
 
-from ..harness import Hub, wait_for
+from ..harness import Hub, resolved, wait_for
 from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook, xsrf_of
 
 pytestmark = pytest.mark.e2e
@@ -134,7 +134,8 @@ def test_anonymous_run_lands_in_jupyterlab_with_the_copy_and_is_isolated(hub):
     assert lab.status_code == 200 and "JupyterLab" in lab.text
     # the copy is in the server
     model = hub.user_model(name)
-    assert model["servers"][""]["user_options"]["saturn_notebook"] == rec["id"]
+    assert resolved(model["servers"][""])["saturn_notebook"] == rec["id"]
+    assert "saturn_notebook" not in model["servers"][""]["user_options"]
     assert model["servers"][""]["user_options"]["gpu"] == "none"
     assert re.search(r"/gallery/Anon run \d{4}-\d{2}-\d{2}\.ipynb$", unquote(status["url"])), status["url"]
     contents = s.get(f"{hub.url}/user/{name}/api/contents/{status['url'].split('/lab/tree/')[1]}",
@@ -167,7 +168,7 @@ def test_logged_in_copy_goes_to_own_server_and_never_overwrites(hub):
     s, status = run_copy(hub, rec["id"], session=s)
     assert status["state"] == "ready", status
     assert status["url"].startswith("/user/stud/lab/tree/gallery/")
-    options = hub.user_model("stud")["servers"][""]["user_options"]
+    options = resolved(hub.user_model("stud")["servers"][""])
     assert options["auto_shutoff"] == "6h" and options["saturn_notebook"] == rec["id"], options
     s, status2 = run_copy(hub, rec["id"], session=s)
     assert status2["state"] == "ready", status2

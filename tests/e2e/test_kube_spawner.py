@@ -19,7 +19,7 @@ import yaml
 from jupyterhub_saturn.profiles.quantities import parse_cpu
 from jupyterhub_saturn.spawners.kube import THROWAWAY_POD_LABEL
 
-from ..harness import wait_for
+from ..harness import resolved, wait_for
 from ..kube.node_agent import NodeAgent
 from .kube_helpers import (
     CHART_TOLERATIONS, GPU_TAINT, USER_TAINT, Cluster, make_kube_hub, notebook_container, pod_env, progress_events, reach_server, wait_spawn_settled,
@@ -128,7 +128,7 @@ def test_api_spawn_each_profile_sets_the_pod_and_grows_the_disk(env):
                        .get("storage") == want["disk"] and p, timeout=60, what=f"claim-sam at {want['disk']}")
         assert pvc["spec"]["resources"]["requests"]["storage"] == want["disk"]
         expected = {"size": "small", "gpu": "none", "disk": "1Gi", "image": "python", **options}
-        assert {k: model["user_options"][k] for k in expected} == expected
+        assert {k: resolved(model)[k] for k in expected} == expected and model["user_options"] == options
         assert reach_server(hub, "sam", model).status_code == 200
         hub.stop_server("sam")
         cluster.wait_pod_gone("jupyter-sam")

@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from ..harness import server_env, wait_for
+from ..harness import resolved, server_env, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -70,9 +70,9 @@ def test_api_spawn_each_profile_sets_limits_gpu_and_image(hub):
         assert env["CUDA_VISIBLE_DEVICES"] == want["gpus"]
         assert env["SATURN_DISK_LIMIT"] == str(want["disk"])
         assert env["HOME"].endswith("/homes/" + user) and env["_CWD"] == env["HOME"]
-        # the normalized choice is stored and shown in the API
+        # the choice is stored as sent; what the server started with (defaults included) is beside it, in its state
         expected = {"size": "small", "gpu": "none", "disk": "10Gi", "image": "python", **options}
-        assert {k: _opts(model)[k] for k in expected} == expected
+        assert {k: resolved(model)[k] for k in expected} == expected and _opts(model) == options
         if options.get("image") == "datascience":
             assert env["SATURN_FLAVOR"] == "ds"
         # the server answers through the proxy
@@ -110,8 +110,9 @@ def test_empty_options_take_the_defaults(hub):
     r = hub.spawn("stu", {})
     assert r.status_code in (201, 202), r.text
     model = hub.wait_ready("stu")
-    assert {k: _opts(model)[k] for k in ("size", "gpu", "disk", "image")} == {
+    assert {k: resolved(model)[k] for k in ("size", "gpu", "disk", "image")} == {
         "size": "small", "gpu": "none", "disk": "10Gi", "image": "python"}
+    assert _opts(model) == {}  # nothing chosen, nothing stored: the next start takes the defaults of its time
     hub.stop_server("stu")
 
 
@@ -202,8 +203,9 @@ def test_auto_shutoff_choice_is_stored_and_bad_choices_refused(hub):
     r = hub.spawn("stu", {"auto_shutoff": "6h", "saturn_shutoff": {"idle_timeout": 999999}})
     assert r.status_code in (201, 202), r.text
     model = hub.wait_ready("stu")
-    opts = _opts(model)
-    assert opts["auto_shutoff"] == "6h"
+    assert _opts(model) == {"auto_shutoff": "6h"}  # what the user chose: no defaults, nothing derived
+    opts = resolved(model)
+    assert opts["auto_shutoff"] == "6h" and opts["size"] == "small", opts
     assert opts["saturn_shutoff"]["idle_timeout"] == 6 * 3600  # recomputed, never taken from input
     proc_args = " ".join(__import__("psutil").Process(int(server_env("stu")["_PID"])).cmdline())
     assert "--ServerApp.shutdown_no_activity_timeout=" in proc_args
@@ -222,5 +224,5 @@ def test_a_refused_request_does_not_become_the_next_default(hub):
     r = hub.api("POST", "/users/stu/server")
     assert r.status_code in (201, 202), r.text
     model = hub.wait_ready("stu")
-    assert _opts(model)["size"] == "medium" and _opts(model)["gpu"] == "none"
+    assert _opts(model) == {"size": "medium"} and resolved(model)["gpu"] == "none"
     hub.stop_server("stu")

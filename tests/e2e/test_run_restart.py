@@ -9,7 +9,7 @@ import re
 import pytest
 import requests
 
-from ..harness import Hub, server_env, wait_for
+from ..harness import Hub, resolved, server_env, wait_for
 from .gallery_helpers import GALLERY_CONFIG, TWO_ENVIRONMENTS, publish, run_copy, sample_notebook, xsrf_of
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +84,7 @@ def test_restart_in_the_notebooks_environment_only_on_the_users_click(hub):
     assert r2.status_code == 303
     done = _wait_done(hub, s, status["id"])
     assert done["state"] == "ready" and done["url"].startswith("/user/rita/lab/tree/gallery/Frames"), done
-    options = hub.user_model("rita")["servers"][""]["user_options"]
+    options = resolved(hub.user_model("rita")["servers"][""])
     assert options["image"] == "ds" and options["size"] == "medium" and options["auto_shutoff"] == "6h", options
     assert options["saturn_notebook"] == hub.rec["id"]
     # the old process is gone (the stop finished before the start); a new one runs the notebook's environment

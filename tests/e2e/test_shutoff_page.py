@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ..harness import Hub, wait_for
+from ..harness import Hub, resolved, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -83,8 +83,9 @@ def test_route_reports_deadlines_and_the_banner_shows_before_the_stop(hub):
     assert not s["warn"] and 30 < s["seconds_left"] <= 60, s
     # the admin API's server model carries the same inputs
     srv = hub.user_model("dan")["servers"][""]
-    assert srv["user_options"]["saturn_shutoff"] == {"idle_timeout": 60, "max_age": 7200, "warn_before": 30,
-                                                     "count_busy_kernels": False}
+    assert resolved(srv)["saturn_shutoff"] == {"idle_timeout": 60, "max_age": 7200, "warn_before": 30,
+                                               "count_busy_kernels": False}
+    assert srv["user_options"] == {}, srv  # what the user chose: nothing; the defaults and numbers are derived
     assert utc(srv["last_activity"]) + timedelta(seconds=60) == utc(s["stop_at"])
     # the home page, rendered before the warning window: time left, no banner
     assert not banner(home)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..harness import Hub, wait_for
+from ..harness import Hub, resolved, wait_for
 from .gallery_helpers import GALLERY_CONFIG, publish, run_copy, sample_notebook
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +30,10 @@ c.Saturn.launch_limits = {"max_throwaway_servers": 2, "max_per_notebook": 5}
         assert status["state"] == "ready", status
         claimed = status["url"].split("/user/")[1].split("/")[0]
         assert claimed in pooled  # the click used the pooled server
+        # the claimed server records the notebook it runs beside the user_options (in its state), not in them
+        claimed_server = hub.user_model(claimed)["servers"][""]
+        assert resolved(claimed_server)["saturn_notebook"] == rec["id"]
+        assert "saturn_notebook" not in claimed_server["user_options"]
         # the pool refills with a new server, and never beyond the cap of 2 throwaway servers
         def two_ready():
             ready = _ready_throwaways(hub)

@@ -149,3 +149,44 @@ async def test_group_limits_do_not_outlive_the_group():
     s.user.groups = []
     await apply(s, {"size": "small"})
     assert s.mem_limit == 2 * 10**9
+
+
+# ------------------------------------------------------------ stored choices, derived state
+
+
+async def test_stored_user_options_are_the_choice_and_derived_values_live_in_the_state():
+    s = spawner()
+    stored = await apply(s, {"size": "medium", "team": "red"})
+    assert stored == {"size": "medium", "team": "red"}  # no defaults added, nothing derived
+    resolved = s.saturn_resolved
+    assert {k: resolved[k] for k in ("size", "gpu", "disk", "image", "team")} == {
+        "size": "medium", "gpu": "none", "disk": "10Gi", "image": "base", "team": "red"}
+    assert resolved["auto_shutoff"] == s.saturn_shutoff.choice
+    assert resolved["saturn_shutoff"]["idle_timeout"] == s.saturn_shutoff.idle_timeout
+    state = s.get_state()
+    assert state["saturn_resolved"] == resolved
+    # a restarted hub loads it back: the shutoff the server was started with, not one recomputed from config
+    again = spawner()
+    again.load_state(state)
+    assert again.saturn_resolved == resolved and again.saturn_shutoff == s.saturn_shutoff
+    s.clear_state()  # stopped: the choice stays in user_options, the derived values go
+    assert "saturn_resolved" not in s.get_state() and s.user_options == stored
+
+
+async def test_derived_keys_in_input_never_reach_the_stored_choice():
+    s = spawner()
+    stored = await apply(s, {"size": "small", "saturn_notebook": "nb-1",
+                             "saturn_shutoff": {"idle_timeout": 999999, "max_age": None}})
+    assert stored == {"size": "small"}
+    assert s.saturn_resolved["saturn_notebook"] == "nb-1"  # the launcher's, kept beside the choice
+    assert s.saturn_resolved["saturn_shutoff"]["idle_timeout"] != 999999  # recomputed, never taken from input
+    # an empty request stores nothing: the form and the next start take the defaults of that time
+    assert await apply(spawner(), {}) == {}
+
+
+async def test_a_refused_request_restores_the_accepted_choice_not_the_defaults():
+    s = spawner()
+    await apply(s, {"size": "medium"})
+    with pytest.raises(web.HTTPError):
+        await apply(s, {"size": "huge"})
+    assert s.user_options == {"size": "medium"}
