@@ -28,10 +28,14 @@ if local_chp.exists():
     c.ConfigurableHTTPProxy.command = [str(local_chp)]
 
 # ---------------------------------------------------------------- who can log in
-c.JupyterHub.authenticator_class = "saturn-dummy"
-c.DummyAuthenticator.password = os.environ.get("SATURN_DEMO_PASSWORD", "saturn-demo")
+# JupyterHub's shared-password authenticator (DummyAuthenticator.password is deprecated since 5.3). Its
+# admins need an admin password of 32 characters or more: set SATURN_DEMO_ADMIN_PASSWORD to log in as `admin`.
+c.JupyterHub.authenticator_class = "saturn-shared-password"
+c.SharedPasswordAuthenticator.user_password = os.environ.get("SATURN_DEMO_PASSWORD", "saturn-demo")
 c.Authenticator.allowed_users = {"student", "instructor"}
-c.Authenticator.admin_users = {"instructor"}
+if os.environ.get("SATURN_DEMO_ADMIN_PASSWORD"):
+    c.SharedPasswordAuthenticator.admin_password = os.environ["SATURN_DEMO_ADMIN_PASSWORD"]
+    c.Authenticator.admin_users = {"admin"}
 c.JupyterHub.load_groups = {
     "students": {"users": ["student"]},
     "instructors": {"users": ["instructor"]},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -69,6 +70,20 @@ def _stop_module_hubs():
             print(f"\n{hub.dir.name}: stopped {len(left)} process(es) its hub left running: "
                   + "; ".join(str(p) for p in left))
     del Hub.created[first:]
+
+
+@pytest.fixture(autouse=True)
+def _unit_starts_no_process(request, monkeypatch):
+    """`make unit` (``SATURN_TESTS=unit``) is pure logic: a test it runs that starts a process (a hub, helm,
+    bubblewrap, a Go build) fails here, naming the marker that sends it to `make test` instead."""
+    if not property_budget.UNIT:
+        return
+
+    def refuse(self, args, *a, **kw):
+        raise AssertionError(f"{request.node.nodeid} starts a process ({args!r}) under `make unit`: "
+                             "mark it `processes` (or e2e/kube) so that `make test` runs it")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture

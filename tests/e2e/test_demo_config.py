@@ -65,6 +65,34 @@ def test_readme_logins_and_entitlements(demo):
     demo.stop_server("instructor")
 
 
+def test_the_demo_hub_starts_quietly(demo):
+    # what a user reads in the terminal: no deprecation, testing-authenticator or error lines to decode; the one
+    # warning left is JupyterHub's own notice that the loopback demo runs without SSL
+    log = demo.log_text()
+    lines = log[:log.index("JupyterHub is now running")].splitlines()  # start-up only: later tests log refusals
+    noisy = [line for line in lines if line.startswith(("[W", "[E", "[C", "Traceback")) or "eprecat" in line]
+    assert [line for line in noisy if "without SSL" not in line] == [], noisy
+
+
+def test_the_demo_admin_logs_in_with_a_long_password_only(tmp_path, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    def load(**env):
+        for key in ("SATURN_DEMO_ADMIN_PASSWORD", "SATURN_DEMO_PASSWORD"):
+            monkeypatch.delenv(key, raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("SATURN_DEMO_DIR", str(tmp_path))
+        return PyFileConfigLoader("jupyterhub_config.py", path=str(REPO / "config")).load_config()
+
+    c = load()
+    assert c.JupyterHub.authenticator_class == "saturn-shared-password"
+    assert c.SharedPasswordAuthenticator.user_password == "saturn-demo"
+    assert "admin_users" not in c.Authenticator and "admin_password" not in c.SharedPasswordAuthenticator
+    c = load(SATURN_DEMO_ADMIN_PASSWORD="x" * 32)
+    assert c.Authenticator.admin_users == {"admin"} and c.SharedPasswordAuthenticator.admin_password == "x" * 32
+
+
 def test_instructor_publishes_and_a_visitor_runs_a_copy(demo):
     token = demo.user_token("instructor")
     r = demo.api("POST", "/saturn/notebooks", token=token, json={"notebook": sample_notebook("Demo lecture")})

@@ -73,6 +73,7 @@ def test_never_two_holders(ops):
             assert sorted(pool.held_by(owner_)) == sorted(devs)
 
 
+@pytest.mark.processes  # runs the program
 def test_detect_devices_with_a_real_nvidia_smi_program(tmp_path, monkeypatch):
     script = tmp_path / "nvidia-smi"
     script.write_text("#!/bin/sh\necho '0, Tesla T4'\necho '1, NVIDIA A100-SXM4-40GB'\necho '2, Tesla T4'\n")

@@ -175,6 +175,7 @@ def test_values_files_exist_and_keep_the_chart_tolerations():
         assert not values.get("singleuser", {}).get("profileList")
 
 
+@pytest.mark.processes  # helm template and the chart's config in bubblewrap
 async def test_chart_storage_is_reused_and_sized_by_the_disk_choice(tmp_path):
     config = values_config(VALUES[0], tmp_path)
     spawner = await make_spawner(config, {"disk": "50Gi"}, name="ann")
@@ -186,6 +187,7 @@ async def test_chart_storage_is_reused_and_sized_by_the_disk_choice(tmp_path):
     assert pvc["metadata"]["name"] == "claim-ann" and pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
 
 
+@pytest.mark.processes  # helm template and the chart's config in bubblewrap
 async def test_named_servers_get_their_own_claim(tmp_path):
     config = values_config(VALUES[0], tmp_path)
     spawner = await make_spawner(config, {}, name="ann", server="big")
@@ -204,6 +206,7 @@ async def test_only_throwaway_pods_carry_the_network_policy_label(name, labelled
     assert labels.get(THROWAWAY_POD_LABEL) == ("true" if labelled else None)
 
 
+@pytest.mark.processes  # helm template and the chart's config in bubblewrap
 async def test_the_shipped_network_policies_tell_throwaway_pods_apart(tmp_path):
     files = [HELM_VALUES / "saturn-values.yaml", HELM_VALUES / "anonymous-run.yaml"]
     config = chart_hub_config(files, tmp_path / "hub")
@@ -308,6 +311,7 @@ async def test_a_profile_list_a_hook_sets_is_refused_at_start_not_ignored():
     assert err.value.status_code == 503 and "KubeSpawner.profile_list" in err.value.jupyterhub_message
 
 
+@pytest.mark.processes  # helm template and the chart's config in bubblewrap
 def test_validate_config_accepts_the_shipped_configs(tmp_path, monkeypatch):
     SaturnKubeSpawner.validate_config(demo_config(tmp_path, monkeypatch))
     for i, name in enumerate(VALUES):
