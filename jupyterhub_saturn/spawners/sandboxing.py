@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from traitlets import Bool, List, Unicode, default
 from traitlets.config import Configurable
@@ -161,9 +161,14 @@ class SandboxMixin(Configurable):
     # ------------------------------------------------------------ stopping
 
     def sandbox_init_pid(self) -> int | None:
-        """The sandbox's pid 1 (bubblewrap's init, child of the recorded bwrap pid), if running."""
-        kids = _children(self.pid) if self.pid else []
-        return kids[0] if kids else None
+        """The sandbox's pid 1 (bubblewrap's init, child of the recorded bwrap pid), if running.
+
+        Only while the recorded pid is still this server's bubblewrap: once the server has exited, the
+        kernel may give its pid to any other process, whose children must never be signalled."""
+        if not self.pid or not is_sandbox_of(self.pid, self.home):
+            return None
+        kids = _children(self.pid)
+        return kids[0] if kids and _is_bwrap(kids[0]) else None
 
     async def stop_sandboxed(self, stop, now: bool = False) -> None:
         """Stop a sandboxed server: SIGTERM to the server inside (graceful), then ``stop`` (which
@@ -263,9 +268,21 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _is_bwrap(pid: int) -> bool:
+def _cmdline(pid: int) -> list[bytes]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return os.path.basename(f.read().split(b"\0")[0]) == b"bwrap"
+            return f.read().split(b"\0")
     except OSError:
-        return False
+        return []
+
+
+def is_sandbox_of(pid: int, home: str) -> bool:
+    """Whether ``pid`` is a bubblewrap sandbox whose argument list binds ``home`` (a pid reused by another
+    process, or another user's sandbox, is not)."""
+    argv = _cmdline(pid)
+    return bool(argv) and os.path.basename(argv[0]) == b"bwrap" and os.fsencode(str(PurePosixPath(home))) in argv
+
+
+def _is_bwrap(pid: int) -> bool:
+    argv = _cmdline(pid)
+    return bool(argv) and os.path.basename(argv[0]) == b"bwrap"
