@@ -86,13 +86,14 @@ def test_only_the_bubblewrap_of_this_servers_home_is_its_sandbox(tmp_path):
     other_home.mkdir()
     proc = subprocess.Popen([bwrap, "--dev-bind", "/", "/", "--bind", str(home), str(home), "--unshare-pid",
                              "--die-with-parent", "--", "sleep", "120"])
+    init = _wait_children(proc.pid)[0]
     try:
-        init = _wait_children(proc.pid)[0]
         assert is_sandbox_of(proc.pid, str(home)) and is_sandbox_of(proc.pid, f"{home}/")
         assert not is_sandbox_of(proc.pid, str(other_home))  # another user's sandbox
         assert not is_sandbox_of(os.getpid(), str(home))  # not bubblewrap at all
         assert _fake_spawner(proc.pid, str(home)).sandbox_init_pid() == init
         assert _fake_spawner(proc.pid, str(other_home)).sandbox_init_pid() is None
     finally:
+        os.kill(init, signal.SIGKILL)  # the sandbox's pid 1: everything inside ends with it
         proc.kill()
         proc.wait()
