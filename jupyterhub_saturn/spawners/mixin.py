@@ -38,8 +38,7 @@ class SaturnSpawnerMixin(Configurable):
     ``class SaturnLocalSpawner(SaturnSpawnerMixin, LocalProcessSpawner)``.
     """
 
-    #: user_options keys validated outside the profile check: the auto-shutoff choice, and
-    #: the resolved shutoff the spawner itself stores (recomputed, never taken from input)
+    #: user_options keys validated outside the profile check, and stored as sent: the auto-shutoff choice
     extra_option_keys: tuple[str, ...] = (CHOICE_KEY,)
     #: keys the product derives itself, accepted in input and kept out of the stored user_options: the
     #: resolved shutoff (recomputed; servers started before the split stored it in user_options) and, for
