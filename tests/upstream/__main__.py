@@ -1,8 +1,7 @@
 """``python -m tests.upstream``: run upstream's suites with the stock and the saturn classes and compare.
 
 Each suite runs twice in this environment's Python (the control run with the stock class, then with the
-saturn class; ``--jobs 2`` runs them side by side), each in a network namespace of its own, with a junit file
-and a log under ``--out``. The
+saturn class; ``--jobs 2`` runs them side by side), each with a junit file and a log under ``--out``. The
 comparison (:mod:`.compare`) prints a table per suite, every unexplained difference, stale entry and
 control failure, and ``upstream suites: N unexplained failures``. Exit status 1 when N > 0 or an entry of
 ``intended.yaml`` is stale; 2 when a suite could not run at all.
@@ -12,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -25,23 +23,6 @@ from ..harness import CHP
 from .suites import REPO, SUITES, Suite, hub_version, write_kubeconfig
 
 INI = Path(__file__).with_name("pytest.ini")
-
-
-def own_network(cmd: list[str]) -> list[str]:
-    """``cmd`` in a network namespace of its own (bubblewrap), with a loopback no other process shares.
-
-    Upstream's suites pick ports by binding port 0 and closing it; beside the other run and the other suites
-    of ``make test``, another process could take that port first, and the run's requests would reach another
-    hub (a saturn hub's answers turned up in the stock control run this way). Without bubblewrap: CI fails,
-    elsewhere the run shares the machine's loopback."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        if os.environ.get("CI"):
-            raise SystemExit("CI must run the upstream suites isolated: install bubblewrap (bwrap)")
-        print("bubblewrap (bwrap) is not installed: the upstream suites share this machine's loopback",
-              file=sys.stderr)
-        return cmd
-    return [bwrap, "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent", "--", *cmd]
 
 
 def pytest_command(suite: Suite, mode: str, out: Path, extra: list[str], name: str) -> list[str]:
@@ -73,7 +54,7 @@ def run(suite: Suite, mode: str, out: Path, extra: list[str], only: list[str] = 
         cmd = cmd[: len(cmd) - len(suite.paths())] + list(only)
     t0 = time.monotonic()
     with log.open("w") as f:
-        rc = subprocess.call(own_network(cmd), cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
+        rc = subprocess.call(cmd, cwd=cwd, env=env, stdout=f, stderr=subprocess.STDOUT)
     took = time.monotonic() - t0
     if rc not in (0, 1) or not junit.exists():
         tail = "".join(log.read_text(errors="replace").splitlines(True)[-25:])
