@@ -268,21 +268,21 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _cmdline(pid: int) -> list[bytes]:
+def _bwrap_argv(pid: int) -> list[bytes]:
+    """The argument list of ``pid`` if it is bubblewrap, else ``[]``."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().split(b"\0")
+            argv = f.read().split(b"\0")
     except OSError:
         return []
+    return argv if os.path.basename(argv[0]) == b"bwrap" else []
 
 
 def is_sandbox_of(pid: int, home: str) -> bool:
     """Whether ``pid`` is a bubblewrap sandbox whose argument list binds ``home`` (a pid reused by another
     process, or another user's sandbox, is not)."""
-    argv = _cmdline(pid)
-    return bool(argv) and os.path.basename(argv[0]) == b"bwrap" and os.fsencode(str(PurePosixPath(home))) in argv
+    return os.fsencode(str(PurePosixPath(home))) in _bwrap_argv(pid)
 
 
 def _is_bwrap(pid: int) -> bool:
-    argv = _cmdline(pid)
-    return bool(argv) and os.path.basename(argv[0]) == b"bwrap"
+    return bool(_bwrap_argv(pid))
