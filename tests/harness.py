@@ -14,7 +14,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,18 +22,12 @@ from pathlib import Path
 
 import requests
 
+from .ports import free_port
 from .processes import OWNER_VAR, RUN_VAR, owned_processes, stop as stop_processes, tag_env
 
 REPO = Path(__file__).resolve().parent.parent
 CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, what: str = "condition"):

@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from ..e2e.gallery_helpers import GALLERY_CONFIG, publish, sample_notebook
-from ..harness import Hub, free_port, wait_for
+from ..harness import Hub, wait_for
+from ..ports import free_port
 from .test_report_browser import require_labextension
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from ..e2e.gallery_helpers import GALLERY_CONFIG, publish
-from ..harness import Hub, free_port, wait_for
+from ..harness import Hub, wait_for
+from ..ports import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -281,7 +281,7 @@ class TestSubdomainHub:
     @pytest.fixture(scope="class")
     @classmethod
     def hub(cls, tmp_path_factory):
-        from ..harness import free_port
+        from ..ports import free_port
 
         port = free_port()
         h = Hub(tmp_path_factory.mktemp("culler-subdomain"), SHUTOFF.replace("COUNT_BUSY", "True") + f"""

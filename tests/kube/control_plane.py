@@ -6,7 +6,6 @@ import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from ..ports import free_port
 from . import build, certs
 from .client import ApiError, KubeClient
 
@@ -36,12 +36,6 @@ _COLLECTIONS = {  # kind -> (api prefix, plural, namespaced)
 
 class ControlPlaneError(RuntimeError):
     """The control plane could not be built or started."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def collection_path(kind: str, namespace: str | None = None) -> str:

@@ -21,7 +21,8 @@ from urllib.parse import urljoin, urlparse
 
 import requests
 
-from ..harness import free_port, wait_for
+from ..harness import wait_for
+from ..ports import free_port
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "provider.mjs"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
+
+from ..ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 #: KubeSpawner ships no tests: its tests/ at each supported tag, read-only (../shared/upstream-tests/README.md)
@@ -72,12 +73,6 @@ SUITES = (
 def hub_version() -> str:
     """The JupyterHub version set of this environment, ``major.minor`` (``6.1``, ``5.5``)."""
     return ".".join(metadata.version("jupyterhub").split(".")[:2])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_kubeconfig(path: Path) -> Path:
