@@ -79,7 +79,10 @@ class PortPool:
         starts = list(range(self.low, self.high - BLOCK + 1, BLOCK))
         first = random.randrange(len(starts)) if starts else 0
         for start in starts[first:] + starts[:first]:
-            f = open(self.lock_dir / f"{start}.lock", "a")  # noqa: SIM115 - held open until exit
+            try:
+                f = open(self.lock_dir / f"{start}.lock", "a")  # noqa: SIM115 - held open until exit
+            except OSError:  # another user's lock file: that block is not ours to use
+                continue
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
