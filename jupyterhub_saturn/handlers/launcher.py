@@ -323,28 +323,10 @@ class Launcher:
                    restart: EnvironmentOffer | None = None) -> None:
         spawner = user.spawners[""]
         groups = [g.name for g in user.groups]
-        if restart is not None:
-            # the user's click: their choices with the notebook's environment (even if the server stopped meanwhile)
-            options = restart_options(spawner.user_options, restart.wanted, record.id)
+        options = self._start_options(spawner, record, groups, throwaway, restart)
         if restart is not None and spawner.active:
-            launch.advance("starting", f"Stopping your server to restart it in {restart.wanted_name}…")
-            try:
-                stopping = await handler.stop_single_user(user, "")
-                if asyncio.isfuture(stopping):  # the hub stops on past its slow_stop_timeout: wait for the end
-                    await stopping
-                if spawner.active:
-                    raise SaturnError("it is still running; stop it from the home page and try again", status=409)
-            except Exception as e:  # noqa: BLE001 - reported on the launch page
-                self.log.warning("Launch %s of %s for %s could not stop the server: %s", launch.id, record.id,
-                                 user.name, _message(e))
-                launch.advance("failed", f"your server could not be stopped: {_message(e)}")
-                metrics.launch("failed")
+            if not await self._stop_to_restart(handler, launch, user, record, restart):
                 return
-        elif restart is None and not spawner.active:
-            options = self.options_for(record, groups, throwaway=throwaway)
-            options[NOTEBOOK_KEY] = record.id
-        elif restart is None:
-            options = None  # copy into the running server
         if options is not None:
             launch.advance("starting", "Starting a server…")
             if not throwaway:
@@ -361,6 +343,36 @@ class Launcher:
                 metrics.launch("failed")
                 return
         await self._finish(launch, user, record, notebook)
+
+    def _start_options(self, spawner, record, groups, throwaway: bool,
+                       restart: EnvironmentOffer | None) -> dict | None:
+        """The options a launch starts the server with, or None to copy into the server already running."""
+        if restart is not None:
+            # the user's click: their choices with the notebook's environment (even if the server stopped meanwhile)
+            return restart_options(spawner.user_options, restart.wanted, record.id)
+        if spawner.active:
+            return None
+        options = self.options_for(record, groups, throwaway=throwaway)
+        options[NOTEBOOK_KEY] = record.id
+        return options
+
+    async def _stop_to_restart(self, handler, launch: Launch, user, record, restart: EnvironmentOffer) -> bool:
+        """Stop the running server so it restarts in the notebook's environment; False (the launch has
+        failed, saying why) when it cannot be stopped."""
+        launch.advance("starting", f"Stopping your server to restart it in {restart.wanted_name}…")
+        try:
+            stopping = await handler.stop_single_user(user, "")
+            if asyncio.isfuture(stopping):  # the hub stops on past its slow_stop_timeout: wait for the end
+                await stopping
+            if user.spawners[""].active:
+                raise SaturnError("it is still running; stop it from the home page and try again", status=409)
+        except Exception as e:  # noqa: BLE001 - reported on the launch page
+            self.log.warning("Launch %s of %s for %s could not stop the server: %s", launch.id, record.id,
+                             user.name, _message(e))
+            launch.advance("failed", f"your server could not be stopped: {_message(e)}")
+            metrics.launch("failed")
+            return False
+        return True
 
     async def _finish(self, launch: Launch, user, record, notebook=None) -> None:
         spawner = user.spawners[""]
