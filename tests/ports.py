@@ -49,9 +49,12 @@ def default_range() -> tuple[int, int]:
     return (LOW, high) if high - LOW >= 20 * BLOCK else FALLBACK
 
 
-def bindable(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether ``host:port`` can be bound now (without ``SO_REUSEADDR``: a port in TIME_WAIT counts as taken)."""
+def bindable(port: int, host: str = "127.0.0.1", *, reuse_address: bool = False) -> bool:
+    """Whether ``host:port`` can be bound now. Without ``reuse_address`` (``SO_REUSEADDR``), a port still in
+    TIME_WAIT counts as taken; with it, as for a server that sets the option, only a listener does."""
     with socket.socket() as s:
+        if reuse_address:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from .ports import BLOCK, PortPool, PortsExhausted, default_range, ephemeral_low, free_port
+from .ports import BLOCK, PortPool, PortsExhausted, bindable, default_range, ephemeral_low, free_port
 
 
 @pytest.fixture
@@ -50,6 +50,7 @@ def test_a_port_someone_listens_on_is_skipped(tmp_path, span):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", first))
         taken.listen()
+        assert not bindable(first) and not bindable(first, reuse_address=True)  # a listener blocks both
         try:
             assert pool.take() == first + 1
         finally:

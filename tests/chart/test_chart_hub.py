@@ -15,7 +15,6 @@ import fcntl
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -29,6 +28,7 @@ from ..e2e.gallery_helpers import publish, run_copy, sample_notebook
 from ..e2e.kube_helpers import GPU_TAINT, USER_TAINT, reach_server
 from ..harness import BIN, CHP, Hub, wait_for
 from ..kube.node_agent import NodeAgent
+from ..ports import bindable
 from .chart import RELEASE, VALUES_DIR, rendered, write_hub_files
 
 # the chart's hub image is the JupyterHub 5.5 set: this runs on both supported sets
@@ -120,16 +120,6 @@ class ChartHub(Hub):
             self.chp.wait(30)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 @pytest.fixture(scope="module")
 def chart_hub(kube_control_plane, tmp_path_factory):
     root = tmp_path_factory.mktemp("chart-hub")
@@ -138,7 +128,8 @@ def chart_hub(kube_control_plane, tmp_path_factory):
     nodes = []
     hub = None
     try:
-        wait_for(lambda: _port_free(HUB_PORT), timeout=60, what=f"port {HUB_PORT} (the chart's hub port) to be free")
+        wait_for(lambda: bindable(HUB_PORT, reuse_address=True), timeout=60,
+                 what=f"port {HUB_PORT} (the chart's hub port) to be free")
         namespace = f"chart-{uuid.uuid4().hex[:6]}"
         access = kube_control_plane.setup_hub(namespace)
         token = secrets.token_hex(16)
