@@ -30,8 +30,14 @@ CHP = REPO / "node_modules" / ".bin" / "configurable-http-proxy"
 BIN = Path(sys.executable).parent
 
 
+class Gone(RuntimeError):
+    """Raised by a ``wait_for`` predicate when what it waits for can no longer happen (its process exited):
+    ``wait_for`` lets it through at once instead of polling on until the timeout."""
+
+
 def wait_for(predicate, timeout: float = 60, interval: float = 0.2, what: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout`` s."""
+    """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout`` s.
+    Exceptions from ``predicate`` count as "not yet", except :class:`Gone`, which ends the wait."""
     deadline = time.monotonic() + timeout
     last_exc = None
     while time.monotonic() < deadline:
@@ -39,6 +45,8 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, what: str = 
             value = predicate()
             if value:
                 return value
+        except Gone:
+            raise
         except Exception as e:  # noqa: BLE001 - polling
             last_exc = e
         time.sleep(interval)
@@ -143,7 +151,7 @@ class Hub:
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
-            raise RuntimeError(f"JupyterHub exited with {self.proc.returncode}; log tail:\n{self.log_tail()}")
+            raise Gone(f"JupyterHub exited with {self.proc.returncode}; log tail:\n{self.log_tail()}")
         try:
             r = requests.get(self.url + "/hub/api/", timeout=2)
             return r.status_code == 200

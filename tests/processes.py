@@ -79,6 +79,29 @@ def tagged(var: str, value: str) -> list[Proc]:
     return found
 
 
+def describe(pid: int) -> str:
+    """What a process is doing, for a failure message: its state, CPU time used and its threads' states
+    (a process stuck starting up shows as sleeping with little CPU; one busy at something, as running)."""
+    stat = _read(str(pid), "stat")
+    if not stat:
+        return f"pid {pid}: gone"
+    fields = stat[stat.rfind(b")") + 2:].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    states = []
+    for tid in _listdir(f"/proc/{pid}/task"):
+        tstat = _read(f"{pid}/task/{tid}", "stat") or b""
+        states.append(tstat[tstat.rfind(b")") + 2:][:1].decode() or "?")
+    counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+    return f"pid {pid}: state {fields[0].decode()}, {cpu:.2f}s CPU, threads: {counts or 'none'}"
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def run_processes() -> list[Proc]:
     """Live processes started by this run."""
     return tagged(RUN_VAR, run_id())

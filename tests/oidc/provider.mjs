@@ -10,10 +10,19 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 
 import Provider from 'oidc-provider';
 
 const settings = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+
+// start-up steps with their times since the process began, so a slow or stuck start says where it was
+const step = (what) => console.log(`oidc-provider ${process.uptime().toFixed(2)}s: ${what}`);
+step(`modules loaded (node ${process.version})`);
+// a signal that ends the process is written down, so a provider that vanished shows whether one did
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(sig, () => { step(`${sig}, exiting`); process.exit(128 + os.constants.signals[sig]); });
+}
 
 function readClaims(sub) {
   const all = JSON.parse(fs.readFileSync(settings.claims_file, 'utf8'));
@@ -22,6 +31,7 @@ function readClaims(sub) {
 
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'saturn-test-1', use: 'sig', alg: 'RS256' };
+step('signing key generated');
 
 const configuration = {
   clients: settings.clients.map((c) => ({
@@ -89,6 +99,8 @@ const configuration = {
 const provider = new Provider(settings.issuer, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
 
+step('provider configured');
+
 http.createServer(provider.callback()).listen(settings.port, '127.0.0.1', () => {
-  console.log(`oidc-provider listening on ${settings.issuer}`);
+  step(`listening on ${settings.issuer}`);
 });

@@ -16,13 +16,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
+import warnings
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import requests
 
-from ..harness import wait_for
+from ..harness import Gone, wait_for
 from ..ports import free_port
+from ..processes import describe
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "provider.mjs"
@@ -50,6 +53,10 @@ def ensure_node_modules() -> None:
         )
         if p.returncode != 0 or not MODULE.exists():
             raise RuntimeError(f"npm ci --prefix {HERE} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+
+
+class ProviderStalled(UserWarning):
+    """A provider process did not answer in time and was started once more (see ``OIDCProvider.start``)."""
 
 
 class OIDCProvider:
@@ -88,31 +95,55 @@ class OIDCProvider:
 
     # ------------------------------------------------------------ process
 
-    def start(self, timeout: float = 60) -> "OIDCProvider":
+    def start(self, timeout: float = 60, stall: float = 20) -> "OIDCProvider":
+        """Start the provider and wait until it serves its discovery document.
+
+        It normally answers within a second. A start still silent after ``stall`` s is described (its process
+        state, its log) in a warning, killed and made once more, with ``timeout`` s for the second try: CI once
+        saw a provider stay silent for a minute without reaching its own start-up steps, which would otherwise
+        fail whichever login test it was for."""
         ensure_node_modules()
         self.settings_file.write_text(json.dumps({
             "port": self.port, "issuer": self.issuer, "clients": self.clients,
             "claims_file": str(self.claims_file), "access_token_ttl": self.access_token_ttl,
             "conform_id_token_claims": not self.claims_in_id_token,
         }))
+        try:
+            self._launch(stall)
+        except TimeoutError as e:
+            warnings.warn(f"{e}; started it once more", ProviderStalled, stacklevel=2)
+            try:
+                self._launch(timeout)
+            except TimeoutError as again:
+                raise RuntimeError(f"oidc-provider did not start, twice: {again}") from None
+        return self
+
+    def command(self) -> list[str]:
+        """The provider's command line."""
+        return [shutil.which("node") or "node", str(SCRIPT), str(self.settings_file)]
+
+    def _launch(self, timeout: float) -> None:
+        """One provider process; ``TimeoutError`` (after stopping it) when it does not answer in ``timeout`` s."""
         self._log = open(self.log_file, "ab")
         self.proc = subprocess.Popen(
-            [shutil.which("node") or "node", str(SCRIPT), str(self.settings_file)],
-            cwd=HERE, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            self.command(), cwd=HERE, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
         def ready():
             if self.proc.poll() is not None:
-                raise RuntimeError(f"oidc-provider exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise Gone(f"oidc-provider exited with {self.proc.returncode}:\n{self.log_tail()}")
             r = requests.get(self.issuer + "/.well-known/openid-configuration", timeout=2)
             return r.status_code == 200
 
+        started = time.monotonic()
         try:
             wait_for(ready, timeout=timeout, what=f"oidc-provider at {self.issuer}")
-        except TimeoutError:
+        except TimeoutError as e:
+            state = describe(self.proc.pid)
             self.stop()
-            raise RuntimeError(f"oidc-provider did not start:\n{self.log_tail()}") from None
-        return self
+            raise TimeoutError(
+                f"oidc-provider at {self.issuer} did not answer within {time.monotonic() - started:.0f}s "
+                f"({e}); {state}; log:\n{self.log_tail()}") from None
 
     def stop(self) -> None:
         if self.proc is None:
