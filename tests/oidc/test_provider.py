@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -34,7 +35,8 @@ def test_a_stalled_start_is_described_killed_and_made_once_more(tmp_path):
         p.stop()
     [warning] = [w for w in caught if w.category is ProviderStalled]
     text = str(warning.message)
-    assert "did not answer within 1s" in text and "state S" in text and "started it once more" in text
+    assert re.search(r"did not answer within \d+s", text), text
+    assert "state S" in text and "started it once more" in text
 
 
 def test_two_stalls_fail_naming_both(tmp_path):
@@ -49,6 +51,6 @@ def test_a_provider_that_exits_fails_at_once_with_its_exit_code(tmp_path):
     p = StallsFirst(tmp_path, stand_ins=[["sh", "-c", "echo broken settings; exit 3"]])
     began = time.monotonic()
     with pytest.raises(RuntimeError, match=r"exited with 3:\nbroken settings"):
-        p.start(timeout=60, stall=30)
-    assert time.monotonic() - began < 15  # not the 30 s a stall would take
+        p.start(timeout=120, stall=120)
+    assert time.monotonic() - began < 60  # well before the 120 s a stall would take
     p.stop()
