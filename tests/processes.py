@@ -54,10 +54,16 @@ def _read(pid: str, what: str) -> bytes | None:
         return None
 
 
+def _after_name(stat: bytes) -> bytes:
+    """A ``/proc/<pid>/stat`` line from the state field on (the command name before it may hold spaces and
+    parentheses): the state letter first, e.g. ``b"Z"`` for a zombie; ``b""`` when there is no line."""
+    return stat[stat.rfind(b")") + 2:]
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie nobody has reaped yet has exited)."""
     stat = _read(str(pid), "stat")
-    return bool(stat) and stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
+    return bool(stat) and _after_name(stat)[:1] not in (b"Z", b"X")
 
 
 def tagged(var: str, value: str) -> list[Proc]:
@@ -71,7 +77,7 @@ def tagged(var: str, value: str) -> list[Proc]:
         if not environ or needle not in environ.split(b"\0"):
             continue
         stat = _read(pid, "stat") or b""
-        if stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X", b""):
+        if _after_name(stat)[:1] in (b"Z", b"X", b""):
             continue
         cmd = (_read(pid, "cmdline") or b"").replace(b"\0", b" ").decode(errors="replace").strip()
         name = stat[stat.find(b"(") + 1:stat.rfind(b")")].decode(errors="replace")
@@ -85,12 +91,11 @@ def describe(pid: int) -> str:
     stat = _read(str(pid), "stat")
     if not stat:
         return f"pid {pid}: gone"
-    fields = stat[stat.rfind(b")") + 2:].split()
+    fields = _after_name(stat).split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
     states = []
     for tid in _listdir(f"/proc/{pid}/task"):
-        tstat = _read(f"{pid}/task/{tid}", "stat") or b""
-        states.append(tstat[tstat.rfind(b")") + 2:][:1].decode() or "?")
+        states.append(_after_name(_read(f"{pid}/task/{tid}", "stat") or b"")[:1].decode() or "?")
     counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
     return f"pid {pid}: state {fields[0].decode()}, {cpu:.2f}s CPU, threads: {counts or 'none'}"
 
